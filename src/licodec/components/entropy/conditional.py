@@ -1,0 +1,116 @@
+"""Conditional entropy models with a location-scale family and a log-spaced scale table.
+
+The symbol coded is the integer ``q = round(y − μ)``; its probability under scale ``s`` is
+
+    P(q) = F((q + ½) / s) − F((q − ½) / s)
+
+with ``F`` the standard Gaussian (:class:`GaussianConditional`) or Laplace
+(:class:`LaplaceConditional`) CDF. For coding, ``s`` is snapped to the nearest of ``levels``
+log-spaced scales in ``[scale_min, scale_max]`` (nearest in log space, decided by comparing
+against stored geometric midpoints, so no logarithm is evaluated at coding time), and each
+level has a precomputed integer table covering ``|q| <= ceil(t·s)`` where
+``2·(1 − F(t)) = tail_mass``; anything beyond is escaped.
+
+Snapping costs at most ``½·(r⁻² − 1 + 2 ln r)/ln 2`` bits per symbol with ``r`` half a table
+step (``(scale_max/scale_min)^(1/(2·(levels−1)))``): about 0.001 bits for 128 levels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from licodec.components.entropy.base import LIKELIHOOD_BOUND, TabledEntropyModel
+from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.entropy.tables import IntegerTables
+from licodec.components.ops import lower_bound, std_normal_cdf
+
+
+class ScaleTableConditional(TabledEntropyModel):
+    """Base for mean-scale conditionals; subclasses define the standard CDF ``F``.
+
+    Args:
+        scale_min: scales below are raised to it (training and coding).
+        scale_max: largest table scale; larger scales use it.
+        levels: number of table scales.
+        tail_mass: probability left to the escape symbol in each table.
+    """
+
+    def __init__(
+        self,
+        scale_min: float = 0.11,
+        scale_max: float = 256.0,
+        levels: int = 128,
+        tail_mass: float = 1e-9,
+    ) -> None:
+        super().__init__()
+        self.scale_min = scale_min
+        self.tail_mass = tail_mass
+        log_scales = np.linspace(math.log(scale_min), math.log(scale_max), levels)
+        midpoints = np.exp((log_scales[1:] + log_scales[:-1]) / 2)
+        self.register_buffer("scale_table", torch.tensor(np.exp(log_scales), dtype=torch.float64))
+        self.register_buffer("scale_bounds", torch.tensor(midpoints, dtype=torch.float32))
+        self.tail = self._tail_multiplier(tail_mass)
+
+    def standard_cdf(self, x: Tensor) -> Tensor:
+        """The standardised CDF ``F``."""
+        raise NotImplementedError
+
+    def _tail_multiplier(self, tail_mass: float) -> float:
+        lo, hi = 0.0, 100.0
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            tail = 2 * (1 - float(self.standard_cdf(torch.tensor(mid, dtype=torch.float64))))
+            lo, hi = (mid, hi) if tail > tail_mass else (lo, mid)
+        return hi
+
+    def likelihood(self, values: Tensor, scales: Tensor, means: Tensor | None = None) -> Tensor:
+        """``P(values)`` under the continuous scales (training and rate estimates)."""
+        centred = values - means if means is not None else values
+        scales = lower_bound(scales, self.scale_min)
+        magnitude = torch.abs(centred)
+        upper = self.standard_cdf((0.5 - magnitude) / scales)
+        lower = self.standard_cdf((-0.5 - magnitude) / scales)
+        return lower_bound(upper - lower, LIKELIHOOD_BOUND)
+
+    def index(self, scales: Tensor) -> np.ndarray:
+        """Table level nearest (in log space) to each scale."""
+        return torch.bucketize(scales.detach().float().cpu(), self.scale_bounds).numpy()
+
+    @torch.no_grad()
+    def build_tables(self) -> IntegerTables:
+        pmfs, offsets = [], []
+        for scale in self.scale_table.tolist():
+            radius = math.ceil(scale * self.tail)
+            q = torch.arange(-radius, radius + 1, dtype=torch.float64)
+            pmf = self.standard_cdf((q + 0.5) / scale) - self.standard_cdf((q - 0.5) / scale)
+            pmfs.append(pmf.numpy())
+            offsets.append(-radius)
+        return IntegerTables.from_pmfs(pmfs, offsets)
+
+    def encode(self, encoder: Encoder, symbols: Tensor, scales: Tensor) -> None:
+        """Code integer-valued ``symbols`` (``round(y − μ)``) under ``scales``."""
+        values = symbols.detach().cpu().numpy().astype(np.int64)
+        encoder.encode_indexed(values, self.index(scales), self.tables)
+
+    def decode(self, decoder: Decoder, scales: Tensor) -> Tensor:
+        """Decode symbols of ``scales``' shape; returns float32 integers."""
+        values = decoder.decode_indexed(self.index(scales), self.tables)
+        return torch.from_numpy(values.astype(np.float32)).to(scales.device)
+
+
+class GaussianConditional(ScaleTableConditional):
+    """Discretised Gaussian: ``F = Φ``."""
+
+    def standard_cdf(self, x: Tensor) -> Tensor:
+        return std_normal_cdf(x)
+
+
+class LaplaceConditional(ScaleTableConditional):
+    """Discretised Laplace with scale ``b``: ``F(x) = ½ + ½·sgn(x)·(1 − e^{−|x|})``."""
+
+    def standard_cdf(self, x: Tensor) -> Tensor:
+        return 0.5 - 0.5 * torch.sign(x) * torch.expm1(-torch.abs(x))

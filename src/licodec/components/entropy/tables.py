@@ -1,0 +1,79 @@
+"""Integer probability tables: the only thing the entropy coder ever sees.
+
+A table set holds ``L`` discrete distributions. Row ``t`` covers the symbol values
+``offset[t] .. offset[t] + length[t] - 2``; its last used entry ``length[t] - 1`` is the
+*escape* symbol that stands for any value outside that range (the value itself follows as
+raw bits, see :mod:`licodec.components.entropy.coder`). Counts are positive integers that
+sum to exactly ``2**PRECISION`` in every row, so every symbol, the escape included, is
+codable and encoder and decoder agree bit for bit whatever float arithmetic produced the
+distribution in the first place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PRECISION = 16
+"""Counts in a row sum to ``2**PRECISION``."""
+
+
+def quantize_pmf(pmf: np.ndarray, precision: int = PRECISION) -> np.ndarray:
+    """Turn probabilities into integer counts, adding the escape symbol.
+
+    Args:
+        pmf: float array ``(..., S)`` of probabilities of the in-range symbols; their sum
+            may be below one, the missing mass ``max(0, 1 - sum)`` goes to the escape.
+        precision: the counts of each row sum to ``2**precision``.
+
+    Returns:
+        int64 array ``(..., S + 1)``: ``floor(p · (2**precision - S - 1)) + 1`` for every
+        entry (so each is >= 1), with the rounding remainder added to the row's largest
+        entry. Pure integer bookkeeping after one float multiply: deterministic.
+    """
+    pmf = np.asarray(pmf, dtype=np.float64)
+    pmf = np.clip(np.nan_to_num(pmf, nan=0.0), 0.0, 1.0)
+    escape = np.clip(1.0 - pmf.sum(axis=-1, keepdims=True), 0.0, 1.0)
+    full = np.concatenate([pmf, escape], axis=-1)
+    full /= np.maximum(full.sum(axis=-1, keepdims=True), 1e-300)
+    total = 1 << precision
+    n_entries = full.shape[-1]
+    if n_entries >= total:
+        raise ValueError(f"{n_entries} symbols do not fit {precision}-bit tables")
+    counts = np.floor(full * (total - n_entries)).astype(np.int64) + 1
+    remainder = total - counts.sum(axis=-1)
+    rows = np.indices(counts.shape[:-1]) if counts.ndim > 1 else ()
+    largest = np.argmax(counts, axis=-1)
+    counts[(*rows, largest)] += remainder
+    return counts
+
+
+@dataclass(frozen=True)
+class IntegerTables:
+    """``L`` integer distributions, padded to a common width.
+
+    Attributes:
+        counts: int64 ``(L, W)``; row ``t`` uses entries ``0 .. length[t] - 1``, the last of
+            them the escape symbol; entries beyond are zero.
+        length: int64 ``(L,)``, number of entries of each row including the escape.
+        offset: int64 ``(L,)``, the symbol value coded by entry 0 of each row.
+    """
+
+    counts: np.ndarray
+    length: np.ndarray
+    offset: np.ndarray
+
+    @classmethod
+    def from_pmfs(cls, pmfs: list[np.ndarray], offsets: list[int]) -> IntegerTables:
+        """Quantize one float pmf per row (each covering ``offset .. offset + len - 1``)."""
+        rows = [quantize_pmf(p) for p in pmfs]
+        width = max(len(r) for r in rows)
+        counts = np.zeros((len(rows), width), dtype=np.int64)
+        for t, row in enumerate(rows):
+            counts[t, : len(row)] = row
+        length = np.array([len(r) for r in rows], dtype=np.int64)
+        return cls(counts, length, np.asarray(offsets, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.length)

@@ -1,0 +1,48 @@
+"""A latent coded with a fully factorized prior (no side information)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from licodec.components.entropy import FactorizedPrior
+from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.latent.base import LatentCodec, LatentOutput, training_modes
+from licodec.components.quant import quantize
+
+
+class FactorizedLatentCodec(LatentCodec):
+    """Codes ``round(y)`` element-wise with a learned per-channel :class:`FactorizedPrior`.
+
+    Args:
+        channels: channels of the latent.
+        name: key of its likelihood in :class:`LatentOutput` ("y" or "z").
+    """
+
+    def __init__(self, channels: int, name: str = "y") -> None:
+        super().__init__()
+        self.channels = channels
+        self.name = name
+        self.prior = FactorizedPrior(channels)
+
+    def forward(self, y: Tensor) -> LatentOutput:
+        rate_mode, pass_mode = training_modes(self)
+        likelihood = self.prior.likelihood(quantize(y, rate_mode))
+        return LatentOutput(quantize(y, pass_mode), {self.name: likelihood})
+
+    def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:
+        y_hat = torch.round(y)
+        encoder = Encoder()
+        encoder.encode_indexed(
+            y_hat.detach().cpu().numpy().astype("int64"),
+            self.prior.index(y.shape),
+            self.prior.tables,
+        )
+        return [encoder.to_bytes()], y_hat
+
+    def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
+        full_shape = torch.Size((1, self.channels, *shape))
+        values = Decoder(sections[0]).decode_indexed(
+            self.prior.index(full_shape), self.prior.tables
+        )
+        return torch.from_numpy(values.astype("float32"))

@@ -1,0 +1,58 @@
+"""Hyperprior composition: ``z = h_a(y)`` coded first, ``h_s(ẑ)`` conditions ``y``."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from licodec.components.latent.base import ConditionalLatentCodec, LatentCodec, LatentOutput
+
+
+class HyperpriorLatentCodec(LatentCodec):
+    """Two sections: ``[z, y]``. The hyper-latent has ``1/hyper_stride`` of y's resolution.
+
+    Args:
+        h_a: hyper-analysis, ``y → z``.
+        h_s: hyper-synthesis, ``ẑ → side`` (side has y's resolution).
+        z_codec: codes ``z`` on its own (usually a factorized prior named "z").
+        y_codec: codes ``y`` given ``side``.
+        hyper_stride: spatial ratio between y and z.
+        abs_input: feed ``|y|`` to ``h_a`` (Ballé 2018 scale hyperprior).
+    """
+
+    n_sections = 2
+
+    def __init__(
+        self,
+        h_a: nn.Module,
+        h_s: nn.Module,
+        z_codec: LatentCodec,
+        y_codec: ConditionalLatentCodec,
+        hyper_stride: int = 4,
+        abs_input: bool = False,
+    ) -> None:
+        super().__init__()
+        self.h_a = h_a
+        self.h_s = h_s
+        self.z_codec = z_codec
+        self.y_codec = y_codec
+        self.hyper_stride = hyper_stride
+        self.abs_input = abs_input
+
+    def _analyse(self, y: Tensor) -> Tensor:
+        return self.h_a(y.abs() if self.abs_input else y)
+
+    def forward(self, y: Tensor) -> LatentOutput:
+        z_out = self.z_codec(self._analyse(y))
+        y_out = self.y_codec(y, self.h_s(z_out.y_hat))
+        return LatentOutput(y_out.y_hat, {**y_out.likelihoods, **z_out.likelihoods})
+
+    def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:
+        z_sections, z_hat = self.z_codec.compress(self._analyse(y))
+        y_bytes, y_hat = self.y_codec.compress(y, self.h_s(z_hat))
+        return [*z_sections, y_bytes], y_hat
+
+    def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
+        z_shape = (shape[0] // self.hyper_stride, shape[1] // self.hyper_stride)
+        n_z = self.z_codec.n_sections
+        z_hat = self.z_codec.decompress(sections[:n_z], z_shape)
+        return self.y_codec.decompress(sections[n_z], self.h_s(z_hat))

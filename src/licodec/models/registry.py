@@ -1,0 +1,80 @@
+"""The model zoo's registry: names, qualities and how to build each model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from licodec.errors import ModelError
+from licodec.models.base import CompressionModel
+
+Builder = Callable[..., CompressionModel]
+
+MSE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
+"""λ of qualities 1..8 for MSE training (CompressAI's values, loss R + λ·255²·MSE)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model family: its builder and the keyword arguments of each quality."""
+
+    name: str
+    builder: Builder
+    qualities: dict[int, dict[str, Any]]
+    description: str
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(name: str, qualities: dict[int, dict[str, Any]], description: str) -> Callable:
+    """Decorator registering ``builder(**config) -> CompressionModel`` under ``name``."""
+
+    def wrap(builder: Builder) -> Builder:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} registered twice")
+        _REGISTRY[name] = ModelSpec(name, builder, qualities, description)
+        return builder
+
+    return wrap
+
+
+def spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``name``; :class:`ModelError` lists the known names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ModelError(f"unknown model {name!r}; known models: {known}") from None
+
+
+def available() -> list[str]:
+    """Names of every registered model."""
+    return sorted(_REGISTRY)
+
+
+def build(name: str, quality: int, **overrides: Any) -> CompressionModel:
+    """Build ``name`` at ``quality`` with its registered configuration (untrained).
+
+    The returned model has its coding tables built, so it can compress right away.
+    """
+    family = spec(name)
+    if quality not in family.qualities:
+        known = ", ".join(str(q) for q in sorted(family.qualities))
+        raise ModelError(f"model {name!r} has no quality {quality}; qualities: {known}")
+    config = {**family.qualities[quality], **overrides}
+    lmbda = config.pop("lmbda")
+    model = family.builder(**config)
+    model.name, model.quality, model.lmbda = name, quality, lmbda
+    model.config = {**config, "lmbda": lmbda}
+    model.update()
+    return model
+
+
+def qualities_by_channels(small: dict[str, int], large: dict[str, int], first_large: int) -> dict:
+    """Quality → config for the common pattern "small channels below ``first_large``"."""
+    return {
+        q: {**(small if q < first_large else large), "lmbda": MSE_LAMBDAS[q - 1]}
+        for q in range(1, len(MSE_LAMBDAS) + 1)
+    }
