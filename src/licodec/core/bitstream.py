@@ -35,6 +35,8 @@ MAX_SIDE = 1 << 16
 MAX_SECTIONS = 16
 _FIXED_AFTER_NAME = struct.Struct(">BIIBHB")  # quality, height, width, colour, flags, n_sections
 _MIN_SIZE = len(MAGIC) + 2 + _FIXED_AFTER_NAME.size + 4
+HEADER_OVERHEAD_MAX = _MIN_SIZE + 255 + 4 * MAX_SECTIONS
+"""Most bytes a file spends outside its sections (header, lengths, CRC)."""
 
 
 class ColourMode(enum.IntEnum):

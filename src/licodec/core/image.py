@@ -77,7 +77,8 @@ def _from_pil(image: Image.Image) -> tuple[np.ndarray, ColourMode]:
     if mode in ("RGBA", "LA", "La", "RGBa"):
         alpha = np.asarray(image.getchannel("A"))
         _require_opaque(alpha)
-        image, mode = image.convert("L" if mode.startswith("L") else "RGB"), mode[0]
+        mode = "L" if mode.startswith("L") else "RGB"
+        image = image.convert(mode)
     if mode == "L":
         return _gray_to_rgb(np.asarray(image)), ColourMode.GRAY
     if mode != "RGB":
@@ -131,7 +132,7 @@ def to_output_image(pixels: np.ndarray, colour: ColourMode) -> Image.Image:
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """H×W×3 uint8 → 1×3×H×W float32 in [0, 1]."""
-    return torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    return torch.from_numpy(np.ascontiguousarray(pixels).copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
 def to_pixels(x: torch.Tensor) -> np.ndarray:

@@ -1,0 +1,69 @@
+"""licodec: learned image compression that writes real files.
+
+>>> import licodec
+>>> data = licodec.compress("photo.png")            # bytes of a .lic file
+>>> image = licodec.decompress(data)                 # PIL.Image.Image
+
+The model and quality are read from the file when decoding. Defaults come from the
+weights shipped in the package (:mod:`licodec.app.zoo`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from PIL import Image
+
+from licodec.core.image import ImageLike
+from licodec.errors import BitstreamError, ImageInputError, LicodecError, ModelError
+from licodec.models import CompressionModel
+
+__version__ = "0.1.0"
+__all__ = [
+    "BitstreamError",
+    "ImageInputError",
+    "LicodecError",
+    "ModelError",
+    "__version__",
+    "compress",
+    "decompress",
+]
+
+
+def compress(
+    image: ImageLike,
+    model: str | CompressionModel | None = None,
+    quality: int | None = None,
+    weights: str | os.PathLike | None = None,
+) -> bytes:
+    """Compress an image (PIL image, H×W×C uint8 array or path) into ``.lic`` bytes.
+
+    Args:
+        model: a registered model name (default: the zoo's default) or a model instance.
+        quality: the quality of a named model (default: the middle shipped quality).
+        weights: a ``.safetensors`` file for a named model (default: shipped weights).
+    """
+    from licodec.app import codec, zoo
+
+    if not isinstance(model, CompressionModel):
+        model = zoo.load_model(model or zoo.DEFAULT_MODEL, quality, weights)
+    return codec.encode(image, model)
+
+
+def decompress(
+    data: bytes,
+    model: CompressionModel | None = None,
+    weights: str | os.PathLike | None = None,
+) -> Image.Image:
+    """Decode ``.lic`` bytes into a PIL image (RGB, or L for grayscale originals).
+
+    The model named in the file is loaded from the zoo (or ``weights``) unless a model
+    instance is given, which must match the file.
+    """
+    from licodec.app import codec, zoo
+
+    container = codec.read(data)
+    if model is None:
+        header = container.header
+        model = zoo.load_model(header.model, header.quality, weights)
+    return codec.decode(container, model)

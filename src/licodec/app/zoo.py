@@ -1,0 +1,92 @@
+"""Trained weights: the ones shipped in the package, or any file or folder the user names.
+
+Lookup order for ``(model, quality)``:
+
+1. an explicit ``weights`` path (a ``.safetensors`` file);
+2. ``$LICODEC_WEIGHTS``: a file, or a folder holding ``{model}-q{quality}.safetensors``;
+3. the package's own ``licodec/weights/`` folder, described by its ``manifest.json``.
+
+Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from licodec.errors import ModelError
+from licodec.models import CompressionModel, build
+
+PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_MODEL = "mbt2018-mean"
+
+
+def weights_filename(model: str, quality: int) -> str:
+    """File name of a model's weights: ``{model}-q{quality}.safetensors``."""
+    return f"{model}-q{quality}.safetensors"
+
+
+@cache
+def manifest() -> dict[str, dict[str, Any]]:
+    """The shipped manifest: ``{model: {quality (str): entry}}``; empty if none ships."""
+    path = PACKAGE_WEIGHTS / "manifest.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def shipped_qualities(model: str) -> list[int]:
+    """Qualities of ``model`` whose weights ship with the package."""
+    entries = manifest().get(model, {})
+    return sorted(
+        int(q) for q in entries if (PACKAGE_WEIGHTS / weights_filename(model, int(q))).is_file()
+    )
+
+
+def default_quality(model: str) -> int:
+    """The middle shipped quality of ``model``."""
+    qualities = shipped_qualities(model)
+    if not qualities:
+        raise ModelError(
+            f"no trained weights ship for {model!r}: pass a quality and --weights PATH "
+            "(or set LICODEC_WEIGHTS)"
+        )
+    return qualities[(len(qualities) - 1) // 2]
+
+
+def find_weights(model: str, quality: int, weights: str | os.PathLike | None = None) -> Path:
+    """Resolve the weights file of ``(model, quality)`` (see module docstring)."""
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise ModelError(f"weights file not found: {path}")
+        return path
+    env = os.environ.get("LICODEC_WEIGHTS")
+    if env:
+        path = Path(env)
+        candidate = path / weights_filename(model, quality) if path.is_dir() else path
+        if candidate.is_file():
+            return candidate
+    packaged = PACKAGE_WEIGHTS / weights_filename(model, quality)
+    if packaged.is_file():
+        return packaged
+    shipped = ", ".join(str(q) for q in shipped_qualities(model)) or "none"
+    raise ModelError(
+        f"no trained weights for {model!r} quality {quality} (shipped qualities: {shipped}); "
+        "pass --weights PATH or set LICODEC_WEIGHTS"
+    )
+
+
+def load_model(
+    model: str = DEFAULT_MODEL, quality: int | None = None, weights: str | os.PathLike | None = None
+) -> CompressionModel:
+    """Build ``model`` at ``quality`` and load its trained weights, in eval mode."""
+    from licodec.app.weights import load_weights
+
+    quality = default_quality(model) if quality is None else quality
+    network = build(model, quality)
+    load_weights(network, find_weights(model, quality, weights))
+    return network.eval()

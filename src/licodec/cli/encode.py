@@ -1,0 +1,45 @@
+"""``licodec encode IN -o OUT.lic``: compress an image into a real file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from licodec.app import codec, zoo
+from licodec.core.bitstream import unpack
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``encode`` subcommand."""
+    parser = subparsers.add_parser("encode", help="compress an image into a .lic file")
+    parser.add_argument("input", type=Path, help="image file (PNG, JPEG, ...)")
+    parser.add_argument("-o", "--output", type=Path, help="output .lic (default: INPUT.lic)")
+    parser.add_argument("--model", default=zoo.DEFAULT_MODEL, help="model name (see `zoo`)")
+    parser.add_argument("--quality", type=int, help="quality (default: middle shipped one)")
+    parser.add_argument("--weights", type=Path, help=".safetensors weights for the model")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Encode, write atomically, print the real size and time."""
+    model = zoo.load_model(args.model, args.quality, args.weights)
+    start = time.perf_counter()
+    data = codec.encode(args.input, model)
+    seconds = time.perf_counter() - start
+    output = args.output or args.input.with_suffix(".lic")
+    write_atomic(output, data)
+    header = unpack(data).header
+    bpp = codec.file_size_bpp(data, header.height, header.width)
+    print(
+        f"{args.input} -> {output}: {len(data)} bytes, {bpp:.4f} bpp "
+        f"({model.name} q{model.quality}, {header.width}x{header.height}, {seconds:.2f} s)"
+    )
+    return 0
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so no partial file is left."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
