@@ -87,6 +87,21 @@ def load_model(
     from licodec.app.weights import load_weights
 
     quality = default_quality(model) if quality is None else quality
-    network = build(model, quality)
-    load_weights(network, find_weights(model, quality, weights))
+    path = find_weights(model, quality, weights)
+    network = build(model, quality, **architecture_overrides(path))
+    load_weights(network, path)
     return network.eval()
+
+
+def architecture_overrides(weights: Path) -> dict[str, Any]:
+    """Channel settings recorded in the manifest beside ``weights`` (``{"n": .., "m": ..}``).
+
+    Shipped weights may use other channel counts than the registry's default for their
+    quality (e.g. a smaller model at a high-rate λ); the manifest says which.
+    """
+    from licodec.app.weights import manifest_path
+
+    sidecar = manifest_path(weights)
+    if not sidecar.is_file():
+        return {}
+    return dict(json.loads(sidecar.read_text()).get("architecture", {}))
