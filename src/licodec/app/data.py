@@ -1,0 +1,141 @@
+"""Training data: random crops of a folder of photographs, and the sampler that feeds them.
+
+Every random choice a training item makes (downscale factor, crop position, flip) is drawn
+from a numpy generator seeded by ``(seed, epoch, index)``. Items are therefore a pure
+function of their key: data loader workers never share or duplicate random streams, the
+result does not depend on how many workers there are or which one loads an item, and a
+resumed run sees exactly the items the interrupted one would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+"""File name endings (any case) that :class:`ImageFolderCrops` picks up."""
+
+Key = int | tuple[int, int]
+"""An item key: an image index, or ``(index, epoch)`` for the epoch's own random draw."""
+
+
+def find_images(root: Path) -> list[Path]:
+    """Every JPEG/PNG file under ``root`` (recursive), sorted for a stable order."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"training data folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no .jpg/.jpeg/.png images under {root}")
+    return files
+
+
+class ImageFolderCrops(Dataset[Tensor]):
+    """Random square crops of the images in a folder tree, as 3×crop×crop floats in [0, 1].
+
+    Per item: open, convert to RGB (grayscale and palette images too), downscale by a
+    random factor in ``[min_scale, 1]`` with PIL's antialiasing bicubic filter (the factor
+    is clamped so the short side stays at least ``crop``; downscaling hides the JPEG
+    artefacts of the source photos), take a random ``crop``×``crop`` window and flip it
+    horizontally with probability ½. Images whose short side is below ``crop`` are
+    reflection-padded instead of being downscaled.
+
+    Args:
+        root: folder searched recursively for ``.jpg``, ``.jpeg`` and ``.png`` files.
+        crop: side of the square crops.
+        min_scale: smallest downscale factor.
+        seed: base seed of every item's random draw (see the module docstring).
+    """
+
+    def __init__(self, root: Path | str, crop: int = 256, min_scale: float = 0.5, seed: int = 0):
+        if crop <= 0:
+            raise ValueError(f"crop must be positive, got {crop}")
+        if not 0 < min_scale <= 1:
+            raise ValueError(f"min_scale must be in (0, 1], got {min_scale}")
+        self.root = Path(root)
+        self.files = find_images(self.root)
+        self.crop = crop
+        self.min_scale = min_scale
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, key: Key) -> Tensor:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        with Image.open(self.files[index]) as image:
+            image = image.convert("RGB")
+        image = self._downscale(image, rng)
+        if min(image.size) < self.crop:
+            return _to_tensor(self._pad_crop(np.asarray(image), rng))
+        left = int(rng.integers(0, image.width - self.crop + 1))
+        top = int(rng.integers(0, image.height - self.crop + 1))
+        image = image.crop((left, top, left + self.crop, top + self.crop))
+        if rng.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        return _to_tensor(np.asarray(image))
+
+    def _downscale(self, image: Image.Image, rng: np.random.Generator) -> Image.Image:
+        low = max(self.min_scale, self.crop / min(image.size))
+        if low >= 1:
+            return image
+        factor = rng.uniform(low, 1.0)
+        size = tuple(max(self.crop, round(side * factor)) for side in image.size)
+        if size == image.size:
+            return image
+        return image.resize(size, Image.Resampling.BICUBIC)
+
+    def _pad_crop(self, pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        pad_h = max(0, self.crop - pixels.shape[0])
+        pad_w = max(0, self.crop - pixels.shape[1])
+        pixels = np.pad(pixels, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
+        top = int(rng.integers(0, pixels.shape[0] - self.crop + 1))
+        left = int(rng.integers(0, pixels.shape[1] - self.crop + 1))
+        pixels = pixels[top : top + self.crop, left : left + self.crop]
+        return pixels[:, ::-1] if rng.random() < 0.5 else pixels
+
+
+def _to_tensor(pixels: np.ndarray) -> Tensor:
+    """H×W×3 uint8 → 3×H×W float32 in [0, 1]."""
+    return torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float().div_(255)
+
+
+class ShardedStreamSampler(Sampler[tuple[int, int]]):
+    """An endless stream of ``(index, epoch)`` keys, sharded across data-parallel ranks.
+
+    Epoch ``e`` is a permutation of the ``size`` items seeded by ``(seed, e)``, the same on
+    every rank; rank ``r`` of ``world_size`` takes every ``world_size``-th item of it from
+    position ``r`` (the tail that does not divide evenly is dropped, so all ranks see
+    equally long epochs and no item twice per epoch). ``start`` skips that many keys of
+    this rank's stream: the sampler position a checkpoint stores.
+    """
+
+    def __init__(
+        self, size: int, seed: int = 0, rank: int = 0, world_size: int = 1, start: int = 0
+    ) -> None:
+        if size < world_size:
+            raise ValueError(f"{size} items cannot be sharded over {world_size} ranks")
+        self.size = size
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.start = start
+        self.per_rank = size // world_size
+
+    def epoch_indices(self, epoch: int) -> list[int]:
+        """This rank's share of epoch ``epoch``, in order."""
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.size)
+        return order[self.rank : self.per_rank * self.world_size : self.world_size].tolist()
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, offset = divmod(self.start, self.per_rank)
+        while True:
+            for index in self.epoch_indices(epoch)[offset:]:
+                yield index, epoch
+            epoch, offset = epoch + 1, 0

@@ -1,0 +1,120 @@
+"""Trained weights as ``.safetensors`` files with a JSON manifest beside them.
+
+Storage rules:
+
+* floating-point **parameters** are stored as float16 (half the size; the codec's
+  decisions never depend on their low bits, because coding goes through integer tables);
+* **buffers** keep their dtype exactly: the integer coding tables (``_counts``,
+  ``_length``, ``_offset``, int32) and float buffers such as a scale table or its
+  quantization bounds, which decide which table codes a symbol and so must not be rounded.
+
+Call :func:`round_parameters_to_fp16` and then ``model.update()`` before exporting, so the
+stored coding tables are exactly those the stored (rounded) parameters give.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from licodec.errors import ModelError
+
+STORED_PARAMETER_DTYPE = torch.float16
+"""dtype of floating-point parameters in exported weight files."""
+
+
+def manifest_path(weights: Path | str) -> Path:
+    """The JSON manifest that sits beside ``weights`` (same name, ``.json``)."""
+    return Path(weights).with_suffix(".json")
+
+
+@torch.no_grad()
+def round_parameters_to_fp16(model: nn.Module) -> None:
+    """Round every floating-point parameter to the nearest float16 value, in place."""
+    for parameter in model.parameters():
+        if parameter.is_floating_point():
+            parameter.copy_(parameter.to(STORED_PARAMETER_DTYPE))
+
+
+def export_weights(model: nn.Module, path: Path | str, manifest: dict[str, Any]) -> Path:
+    """Write ``model``'s state as ``path`` (safetensors) plus its JSON manifest sidecar.
+
+    Both files are written to a temporary name first and then renamed, so a reader never
+    sees half a file. Returns the manifest's path.
+
+    Raises:
+        ModelError: a parameter does not fit float16 (overflow to infinity).
+    """
+    path = Path(path)
+    parameters = {name for name, _ in model.named_parameters()}
+    tensors: dict[str, Tensor] = {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if name in parameters and tensor.is_floating_point():
+            tensor = tensor.to(STORED_PARAMETER_DTYPE)
+            if not torch.isfinite(tensor).all():
+                raise ModelError(f"parameter {name} overflows float16 (|value| > 65504)")
+        tensors[name] = tensor.contiguous()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, tmp, metadata={"format": "pt"})
+    os.replace(tmp, path)
+    sidecar = manifest_path(path)
+    tmp = sidecar.with_name(sidecar.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, sidecar)
+    return sidecar
+
+
+def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
+    """Load a file written by :func:`export_weights` into ``model``; returns ``model``.
+
+    Float16 tensors are widened to the dtype of the model's own tensor; integer buffers
+    (coding tables, which may differ in size from the model's) are taken as they are.
+
+    Raises:
+        ModelError: unreadable file, missing or unexpected keys, or a tensor whose shape
+            does not fit the model (e.g. weights of another model or quality).
+    """
+    path = Path(path)
+    try:
+        stored = load_file(path)
+    except (OSError, SafetensorError) as err:
+        raise ModelError(f"cannot read weights file {path}: {err}") from err
+    own = model.state_dict()
+    missing = sorted(own.keys() - stored.keys())
+    unexpected = sorted(stored.keys() - own.keys())
+    if missing or unexpected:
+        raise ModelError(
+            f"weights {path} do not fit {type(model).__name__}: "
+            f"{len(missing)} missing key(s) {_first(missing)}, "
+            f"{len(unexpected)} unexpected key(s) {_first(unexpected)}"
+        )
+    converted: dict[str, Tensor] = {}
+    for name, tensor in stored.items():
+        target = own[name]
+        if tensor.is_floating_point():
+            if tensor.shape != target.shape:
+                raise ModelError(
+                    f"weights {path}: {name} has shape {tuple(tensor.shape)}, "
+                    f"the model expects {tuple(target.shape)}"
+                )
+            tensor = tensor.to(target.dtype)
+        converted[name] = tensor
+    try:
+        model.load_state_dict(converted, strict=True)
+    except RuntimeError as err:
+        raise ModelError(f"weights {path} do not fit {type(model).__name__}: {err}") from err
+    return model
+
+
+def _first(names: list[str], count: int = 3) -> str:
+    shown = ", ".join(names[:count])
+    return f"[{shown}{', ...' if len(names) > count else ''}]"
