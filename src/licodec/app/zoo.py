@@ -94,7 +94,7 @@ def load_model(
 
 
 def architecture_overrides(weights: Path) -> dict[str, Any]:
-    """Channel settings recorded in the manifest beside ``weights`` (``{"n": .., "m": ..}``).
+    """Model settings recorded in the manifest beside ``weights`` (e.g. ``{"n": .., "m": ..}``).
 
     Shipped weights may use other channel counts than the registry's default for their
     quality (e.g. a smaller model at a high-rate λ); the manifest says which.
@@ -104,4 +104,6 @@ def architecture_overrides(weights: Path) -> dict[str, Any]:
     sidecar = manifest_path(weights)
     if not sidecar.is_file():
         return {}
-    return dict(json.loads(sidecar.read_text()).get("architecture", {}))
+    config = dict(json.loads(sidecar.read_text()).get("model_config", {}))
+    config.pop("lmbda", None)
+    return config
