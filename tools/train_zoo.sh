@@ -6,7 +6,7 @@
 # The zoo uses n=128, m=192 at every quality so each weight file stays near 15 MB.
 set -uo pipefail
 data=$1 runs=$2 out=$3 seconds=$4 steps=$5 lr=$6 init=${7:-0}
-export PYTHONPATH=src PYTHONUNBUFFERED=1
+export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 qualities=${QUALITIES:-1 2 4 6}
 mkdir -p "$runs" "$out"
 for q in $qualities; do
