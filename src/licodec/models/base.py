@@ -56,9 +56,13 @@ class CompressionModel(nn.Module):
         """Training / estimation pass on N×3×H×W (H, W multiples of ``pad_multiple``).
 
         Returns ``{"x_hat": N×3×H×W, "likelihoods": {name: tensor}}``; in eval mode the
-        latents are rounded exactly as the codec rounds them.
+        latents are rounded exactly as the codec rounds them. The latent codec always runs
+        in float32, also under autocast: bfloat16's 8-bit mantissa cannot hold the
+        quantization noise or the small likelihoods of the rate term.
         """
-        out = self.latent_codec(self.g_a(x))
+        y = self.g_a(x)
+        with torch.autocast(x.device.type, enabled=False):
+            out = self.latent_codec(y.float())
         return {"x_hat": self.g_s(out.y_hat), "likelihoods": out.likelihoods}
 
     @torch.no_grad()
