@@ -69,6 +69,8 @@ def test_crops_are_deterministic_rgb_and_in_range(images: Path, tmp_path: Path) 
         assert 0 <= crop.min() and crop.max() <= 1
     assert torch.equal(dataset[(2, 5)], dataset[(2, 5)])
     assert not torch.equal(dataset[(2, 5)], dataset[(2, 6)])
+    draws = [dataset[5] for _ in range(4)]  # plain keys: fresh draws every time
+    assert not all(torch.equal(draws[0], draw) for draw in draws[1:])
     gray = dataset[[p.name for p in dataset.files].index("im1.png")]
     assert torch.equal(gray[0], gray[1]) and torch.equal(gray[1], gray[2])
 

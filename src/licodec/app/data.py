@@ -1,10 +1,15 @@
 """Training data: random crops of a folder of photographs, and the sampler that feeds them.
 
-Every random choice a training item makes (downscale factor, crop position, flip) is drawn
-from a numpy generator seeded by ``(seed, epoch, index)``. Items are therefore a pure
-function of their key: data loader workers never share or duplicate random streams, the
-result does not depend on how many workers there are or which one loads an item, and a
-resumed run sees exactly the items the interrupted one would have seen.
+Random choices (downscale factor, crop position, flip) come from numpy generators, never
+from a global RNG that forked data loader workers would share and repeat:
+
+* training keys ``(index, epoch)`` (what :class:`ShardedStreamSampler` yields) seed a
+  generator with ``(seed, epoch, index)``: an item is a pure function of its key, whatever
+  the number of workers or which one loads it, so a resumed run sees exactly the items the
+  interrupted one would have seen;
+* plain integer keys (e.g. a standard ``DataLoader(shuffle=True)``) draw from a stream per
+  worker, seeded by ``seed`` and the worker's own seed (new for every epoch), so workers
+  never duplicate each other's crops and every epoch draws new ones.
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, get_worker_info
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 """File name endings (any case) that :class:`ImageFolderCrops` picks up."""
 
 Key = int | tuple[int, int]
-"""An item key: an image index, or ``(index, epoch)`` for the epoch's own random draw."""
+"""An item key: an image index, or ``(index, epoch)`` for a reproducible draw."""
 
 
 def find_images(root: Path) -> list[Path]:
@@ -43,7 +48,7 @@ class ImageFolderCrops(Dataset[Tensor]):
     is clamped so the short side stays at least ``crop``; downscaling hides the JPEG
     artefacts of the source photos), take a random ``crop``×``crop`` window and flip it
     horizontally with probability ½. Images whose short side is below ``crop`` are
-    reflection-padded instead of being downscaled.
+    mirror-padded instead of being downscaled.
 
     Args:
         root: folder searched recursively for ``.jpg``, ``.jpeg`` and ``.png`` files.
@@ -52,7 +57,9 @@ class ImageFolderCrops(Dataset[Tensor]):
         seed: base seed of every item's random draw (see the module docstring).
     """
 
-    def __init__(self, root: Path | str, crop: int = 256, min_scale: float = 0.5, seed: int = 0):
+    def __init__(
+        self, root: Path | str, crop: int = 256, min_scale: float = 0.5, seed: int = 0
+    ) -> None:
         if crop <= 0:
             raise ValueError(f"crop must be positive, got {crop}")
         if not 0 < min_scale <= 1:
@@ -62,13 +69,18 @@ class ImageFolderCrops(Dataset[Tensor]):
         self.crop = crop
         self.min_scale = min_scale
         self.seed = seed
+        self._stream: np.random.Generator | None = None
+        self._stream_owner: int | None = None
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, key: Key) -> Tensor:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
-        rng = np.random.default_rng([self.seed, epoch, index])
+        if isinstance(key, tuple):
+            index, epoch = key
+            rng = np.random.default_rng([self.seed, epoch, index])
+        else:
+            index, rng = key, self._worker_stream()
         with Image.open(self.files[index]) as image:
             image = image.convert("RGB")
         image = self._downscale(image, rng)
@@ -80,6 +92,15 @@ class ImageFolderCrops(Dataset[Tensor]):
         if rng.random() < 0.5:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return _to_tensor(np.asarray(image))
+
+    def _worker_stream(self) -> np.random.Generator:
+        """The random stream of plain integer keys in this worker (see module docstring)."""
+        info = get_worker_info()
+        owner = None if info is None else info.seed
+        if self._stream is None or owner != self._stream_owner:
+            entropy = [self.seed] if owner is None else [self.seed, owner]
+            self._stream, self._stream_owner = np.random.default_rng(entropy), owner
+        return self._stream
 
     def _downscale(self, image: Image.Image, rng: np.random.Generator) -> Image.Image:
         low = max(self.min_scale, self.crop / min(image.size))

@@ -212,6 +212,29 @@ def rate_distortion(
     return {"loss": bpp + lmbda * distortion, "bpp": bpp, "mse": mse, "psnr": psnr}
 
 
+def train_step(
+    net: nn.Module,
+    model: CompressionModel,
+    optimizer: torch.optim.Optimizer,
+    x: Tensor,
+    lmbda: float,
+    config: TrainConfig,
+) -> dict[str, Tensor]:
+    """One optimizer step on batch ``x``; returns :func:`rate_distortion`'s terms.
+
+    ``net`` is what runs the forward pass (``model`` itself, or it wrapped by DDP and/or
+    ``torch.compile``); the forward pass runs under bfloat16 autocast if ``config.bf16``.
+    """
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
+        output = net(x)
+    terms = rate_distortion(output, x, lmbda, config.metric)
+    optimizer.zero_grad(set_to_none=True)
+    (terms["loss"] + model.aux_loss()).backward()
+    nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+    optimizer.step()
+    return terms
+
+
 def _init_distributed(device: str) -> _Dist:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
@@ -250,7 +273,8 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def _hardware(device: torch.device, world_size: int) -> str:
+def hardware_description(device: torch.device, world_size: int = 1) -> str:
+    """E.g. ``1x NVIDIA H100 80GB HBM3`` or ``2x CPU AMD EPYC (2 threads)``."""
     if device.type == "cuda":
         return f"{world_size}x {torch.cuda.get_device_name(device)}"
     name = platform.processor() or platform.machine()
@@ -451,14 +475,8 @@ class _Trainer:
             x = next(batches).to(self.device, non_blocking=True)
             if config.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=config.bf16):
-                output = self.net(x)
-            terms = rate_distortion(output, x, self.lmbda, config.metric)
-            self.optimizer.zero_grad(set_to_none=True)
-            (terms["loss"] + self.model.aux_loss()).backward()
-            nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_grad)
             lr = self.optimizer.param_groups[0]["lr"]
-            self.optimizer.step()
+            terms = train_step(self.net, self.model, self.optimizer, x, self.lmbda, config)
             self.scheduler.step()
             self.step += 1
             progress.update()
@@ -514,7 +532,7 @@ class _Trainer:
                 "clip_grad_norm": config.clip_grad,
             },
             "data": {"path": str(config.data), "images": len(self.dataset)},
-            "hardware": _hardware(self.device, self.ddp.world_size),
+            "hardware": hardware_description(self.device, self.ddp.world_size),
             "precision": "bf16 autocast" if config.bf16 else "fp32",
             "init_from": str(config.init_from) if config.init_from else None,
             "seed": config.seed,
