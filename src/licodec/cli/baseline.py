@@ -1,0 +1,96 @@
+"""``licodec baseline CODEC``: run a classic codec over an image folder, CompressAI JSON out.
+
+Example::
+
+    licodec baseline jpeg -o results/kodak/jpeg.json
+    licodec baseline hevc --images ~/kodak --qualities 22 27 32 37
+
+The image folder defaults to ``$LICODEC_KODAK``, else ``../shared/data/kodak`` relative to the
+current directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from licodec.app import baselines
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``baseline`` subcommand."""
+    names = ", ".join(baselines.CODECS)
+    parser = subparsers.add_parser(
+        "baseline",
+        help="run a classic codec (JPEG, WebP, JPEG 2000, AVIF, JPEG XL, HEVC, VVC)",
+        description="Encode every image with a classic codec at each quality, decode it, "
+        "and write mean bpp / PSNR / MS-SSIM per quality in CompressAI's JSON layout.",
+    )
+    parser.add_argument("codec", help=f"one of: {names} (aliases: hevc, vvc, jxl, j2k, bpg)")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        help="folder of images (default: $LICODEC_KODAK, else ../shared/data/kodak)",
+    )
+    parser.add_argument(
+        "--qualities",
+        type=float,
+        nargs="+",
+        help="quality values to sweep (codec's own parameter; default: a 0.1-2 bpp sweep)",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write the JSON here (default: stdout)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def default_images_dir() -> Path:
+    """``$LICODEC_KODAK`` if set, else ``../shared/data/kodak`` from the current directory."""
+    env = os.environ.get("LICODEC_KODAK")
+    return Path(env) if env else Path("..") / "shared" / "data" / "kodak"
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Sorted image files directly inside ``folder``; ``FileNotFoundError`` if none."""
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"image folder {folder} not found: pass --images DIR or set LICODEC_KODAK"
+        )
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep, print a summary to stderr and the JSON to ``-o`` or stdout."""
+    try:
+        codec = baselines.get_codec(args.codec)
+        images = list_images(args.images or default_images_dir())
+        result = baselines.run_baseline(
+            codec, images, args.qualities, progress=not args.no_progress
+        )
+    except (ValueError, FileNotFoundError, baselines.BaselineError) as err:
+        print(f"licodec: error: {err}", file=sys.stderr)
+        return 2
+    res = result["results"]
+    print(f"{result['description']}", file=sys.stderr)
+    print(f"{'quality':>8} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8}", file=sys.stderr)
+    for q, b, p, m in zip(
+        result["meta"]["qualities"], res["bpp"], res["psnr-rgb"], res["ms-ssim-rgb"], strict=True
+    ):
+        print(f"{q:>8g} {b:>8.4f} {p:>7.2f} {m:>8.4f}", file=sys.stderr)
+    text = json.dumps(result, indent=2)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.output.with_name(args.output.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0

@@ -1,0 +1,176 @@
+"""Result loading, Bjøntegaard delta rate, RD plots and their CLI commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from licodec.app.report import bd_rate, bd_rate_table, load_results, ms_ssim_to_db, plot_rd
+
+ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors" / "kodak"
+
+RATE = [0.12, 0.25, 0.48, 0.85, 1.40, 2.20]
+PSNR = [27.1, 29.6, 32.3, 35.0, 37.8, 40.4]
+
+
+def _anchor_files() -> list[Path]:
+    files = sorted(ANCHORS.glob("*.json"))
+    assert files, f"published anchors are expected in {ANCHORS}"
+    return files
+
+
+def _write(tmp_path: Path, name: str, data: dict) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+# --------------------------------------------------------------------------- BD-rate
+
+
+def test_bd_rate_of_a_curve_against_itself_is_zero() -> None:
+    assert bd_rate(RATE, PSNR, RATE, PSNR) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("scale", [0.9, 1.2, 0.5])
+def test_bd_rate_of_scaled_rates_is_the_scale(scale: float) -> None:
+    scaled = [r * scale for r in RATE]
+    assert bd_rate(RATE, PSNR, scaled, PSNR) == pytest.approx((scale - 1) * 100, abs=1e-6)
+
+
+def test_bd_rate_matches_closed_form_on_log_linear_curves() -> None:
+    # ln R = D/10 for the anchor and (D − 1)/10 for the test: the test needs exp(−0.1) the rate.
+    d_a = [28.0, 30.0, 32.0, 34.0, 36.0]
+    d_t = [28.5, 30.5, 32.5, 34.5, 36.5, 38.5]
+    r_a = [math.exp(d / 10) for d in d_a]
+    r_t = [math.exp((d - 1) / 10) for d in d_t]
+    assert bd_rate(r_a, d_a, r_t, d_t) == pytest.approx((math.exp(-0.1) - 1) * 100, abs=1e-6)
+    # Better quality at the same rate gives a negative BD-rate, worse gives positive.
+    assert bd_rate(RATE, PSNR, RATE, [p + 1 for p in PSNR]) < -5
+    assert bd_rate(RATE, PSNR, RATE, [p - 1 for p in PSNR]) > 5
+
+
+def test_bd_rate_rejects_bad_curves() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        bd_rate(RATE, PSNR, RATE, [p + 20 for p in PSNR])
+    with pytest.raises(ValueError, match="at least 4"):
+        bd_rate(RATE[:3], PSNR[:3], RATE, PSNR)
+    with pytest.raises(ValueError, match="at least 4"):
+        bd_rate(RATE, PSNR, RATE[:3], PSNR[:3])
+    with pytest.raises(ValueError, match="non-positive"):
+        bd_rate([0.0, *RATE[1:]], PSNR, RATE, PSNR)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_every_published_anchor_loads() -> None:
+    for path in _anchor_files():
+        data = load_results(path)
+        res = data["results"]
+        assert data["name"], path
+        assert res["bpp"] == sorted(res["bpp"]), path
+        assert {len(v) for v in res.values()} == {len(res["bpp"])}, path
+        assert "psnr-rgb" in res or "ms-ssim-db-rgb" in res, path
+        if "ms-ssim-rgb" in res:
+            assert res["ms-ssim-db-rgb"][0] == pytest.approx(ms_ssim_to_db(res["ms-ssim-rgb"][0]))
+
+
+def test_load_normalises_variants(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "odd.json",
+        {
+            "results": {
+                "bpp": [0.5, 0.2, 1.0],
+                "psnr": [32.0, 29.0, 36.0],
+                "ms-ssim-db": [15.0, 12.0, 20.0],
+                "per_image": [{"x": 1}],
+            }
+        },
+    )
+    data = load_results(path)
+    assert data["name"] == "odd"
+    res = data["results"]
+    assert res["bpp"] == [0.2, 0.5, 1.0]
+    assert res["psnr-rgb"] == [29.0, 32.0, 36.0]
+    assert res["ms-ssim-rgb"][0] == pytest.approx(1 - 10 ** (-1.2))
+    assert "per_image" not in res
+
+    points = {"name": "pts", "results": [{"bpp": 0.4, "psnr": 31}, {"bpp": 0.1, "psnr": 26}]}
+    assert load_results(points)["results"]["psnr-rgb"] == [26.0, 31.0]
+
+    bad = _write(tmp_path, "bad.json", {"results": {"bpp": [0.1, 0.2], "psnr-rgb": [30.0]}})
+    with pytest.raises(ValueError, match="psnr-rgb"):
+        load_results(bad)
+    with pytest.raises(ValueError, match="bpp"):
+        load_results(_write(tmp_path, "nobpp.json", {"results": {"psnr-rgb": [30.0]}}))
+
+
+def test_bd_rate_table_against_published_anchors() -> None:
+    bpg = ANCHORS / "bpg_444_x265_ycbcr.json"
+    others = [ANCHORS / "vtm.json", ANCHORS / "jpeg.json", ANCHORS / "paper-elic2022_ms-ssim.json"]
+    rows = {Path(r["path"]).stem: r for r in bd_rate_table(bpg, others)}
+    assert -30 < rows["vtm"]["bd_rate"] < -5  # VTM beats BPG by roughly a fifth
+    assert rows["jpeg"]["bd_rate"] > 50
+    assert rows["paper-elic2022_ms-ssim"]["bd_rate"] is None  # no PSNR in that file
+    assert "psnr-rgb" in rows["paper-elic2022_ms-ssim"]["error"]
+    ms = bd_rate_table(bpg, [ANCHORS / "paper-elic2022_ms-ssim.json"], metric="ms-ssim")
+    assert ms[0]["metric"] == "ms-ssim-db-rgb" and ms[0]["bd_rate"] < -20
+
+
+# --------------------------------------------------------------------------- plots and CLI
+
+
+def test_plot_writes_png(tmp_path: Path) -> None:
+    ours = _write(
+        tmp_path,
+        "ours.json",
+        {"name": "JPEG", "results": {"bpp": RATE, "psnr-rgb": PSNR}},
+    )
+    out = plot_rd([ANCHORS / "jpeg.json", ours, ANCHORS / "vtm.json"], tmp_path / "p" / "rd.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(out) as im:
+        assert im.width > 1000 and im.height > 300  # two panels side by side
+    single = plot_rd([ours], tmp_path / "psnr.png", metric="psnr")
+    with Image.open(single) as im:
+        assert im.width < 1000
+
+
+def _parser(*modules) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    for module in modules:
+        module.register(sub)
+    return parser
+
+
+def test_bdrate_and_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from licodec.cli import bdrate, plot
+
+    parser = _parser(bdrate, plot)
+    args = parser.parse_args(
+        ["bdrate", "--anchor", str(ANCHORS / "bpg_444_x265_ycbcr.json"), "--json"]
+        + [str(ANCHORS / "vtm.json"), str(ANCHORS / "hm.json")]
+    )
+    assert args.func(args) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["name"] for r in rows] == ["VTM", "HM"]
+    assert rows[0]["bd_rate"] < rows[1]["bd_rate"]
+
+    args = parser.parse_args(
+        ["bdrate", "--anchor", str(ANCHORS / "jpeg.json"), str(ANCHORS / "webp.json")]
+    )
+    assert args.func(args) == 0
+    assert "WebP" in capsys.readouterr().out
+
+    out = tmp_path / "rd.png"
+    args = parser.parse_args(["plot", str(ANCHORS / "webp.json"), "-o", str(out)])
+    assert args.func(args) == 0 and out.is_file()
+    args = parser.parse_args(["plot", str(tmp_path / "missing.json"), "-o", str(out)])
+    assert args.func(args) == 2
