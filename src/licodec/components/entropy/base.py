@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from licodec.components.buffers import DataSizedBuffers
 from licodec.components.entropy.tables import IntegerTables
 
 LIKELIHOOD_BOUND = 1e-9
 """Training likelihoods are bounded below so −log2 stays finite (≈ 29.9 bits)."""
 
 
-class TabledEntropyModel(nn.Module):
+class TabledEntropyModel(DataSizedBuffers):
     """An entropy model that codes through :class:`IntegerTables` held as buffers.
 
     The tables are built by :meth:`update` (after training, or at build time for untrained
@@ -19,11 +19,11 @@ class TabledEntropyModel(nn.Module):
     that encoded it. Loading a state dict resizes the buffers to the stored tables.
     """
 
-    _TABLE_BUFFERS = ("_counts", "_length", "_offset")
+    _SIZED_BUFFERS = ("_counts", "_length", "_offset")
 
     def __init__(self) -> None:
         super().__init__()
-        for name in self._TABLE_BUFFERS:
+        for name in self._SIZED_BUFFERS:
             self.register_buffer(name, torch.zeros(0, dtype=torch.int32))
         self._tables: IntegerTables | None = None
 
@@ -52,10 +52,6 @@ class TabledEntropyModel(nn.Module):
             )
         return self._tables
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
-        for name in self._TABLE_BUFFERS:
-            stored = state_dict.get(prefix + name)
-            if stored is not None:
-                setattr(self, name, torch.zeros_like(stored, dtype=torch.int32))
+    def _load_from_state_dict(self, *args, **kwargs):  # noqa: ANN002, ANN003
         self._tables = None
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        super()._load_from_state_dict(*args, **kwargs)
