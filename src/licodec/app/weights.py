@@ -9,7 +9,9 @@ Storage rules:
   quantization bounds, which decide which table codes a symbol and so must not be rounded.
 
 Call :func:`round_parameters_to_fp16` and then ``model.update()`` before exporting, so the
-stored coding tables are exactly those the stored (rounded) parameters give.
+stored coding tables are exactly those the stored (rounded) parameters give; then
+``model.calibrate(crops)`` to store the fixed-point path (integer weights, biases,
+multipliers and shifts of the parameter networks, all integer buffers) with them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from licodec.components.buffers import optional_state_keys
 from licodec.errors import ModelError
 
 STORED_PARAMETER_DTYPE = torch.float16
@@ -77,7 +80,9 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
     """Load a file written by :func:`export_weights` into ``model``; returns ``model``.
 
     Float16 tensors are widened to the dtype of the model's own tensor; integer buffers
-    (coding tables, which may differ in size from the model's) are taken as they are.
+    (coding tables and the fixed-point path, which may differ in size from the model's) are
+    taken as they are. A file without a fixed-point calibration loads into a model whose
+    integer path then stays empty.
 
     Raises:
         ModelError: unreadable file, missing or unexpected keys, or a tensor whose shape
@@ -89,7 +94,7 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
     except (OSError, SafetensorError) as err:
         raise ModelError(f"cannot read weights file {path}: {err}") from err
     own = model.state_dict()
-    missing = sorted(own.keys() - stored.keys())
+    missing = sorted(own.keys() - stored.keys() - optional_state_keys(model))
     unexpected = sorted(stored.keys() - own.keys())
     if missing or unexpected:
         raise ModelError(

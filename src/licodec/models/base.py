@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -10,6 +12,7 @@ from torch import Tensor, nn
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.latent import LatentCodec
 from licodec.core.image import crop, pad_to_multiple
+from licodec.errors import ModelError
 
 
 class CompressionModel(nn.Module):
@@ -77,17 +80,77 @@ class CompressionModel(nn.Module):
     @torch.no_grad()
     def decompress(self, sections: list[bytes], height: int, width: int) -> Tensor:
         """Decode the sections of an image of ``height``×``width`` pixels → 1×3×H×W."""
+        y_hat = self.decompress_latent(sections, height, width)
+        return crop(self.g_s(y_hat), height, width).clamp(0, 1)
+
+    @torch.no_grad()
+    def decompress_latent(self, sections: list[bytes], height: int, width: int) -> Tensor:
+        """The decoded latent ``ŷ`` (1×C×H/stride×W/stride of the padded image)."""
+        return self.latent_codec.decompress(sections, self.latent_shape(height, width))
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, int]:
+        """Spatial size of ``y`` for an image of ``height``×``width`` pixels (after padding)."""
         padded_h = -(-height // self.pad_multiple) * self.pad_multiple
         padded_w = -(-width // self.pad_multiple) * self.pad_multiple
-        shape = (padded_h // self.stride, padded_w // self.stride)
-        y_hat = self.latent_codec.decompress(sections, shape)
-        return crop(self.g_s(y_hat), height, width).clamp(0, 1)
+        return padded_h // self.stride, padded_w // self.stride
 
     def update(self) -> None:
         """Rebuild every entropy model's integer coding tables (after training or loading)."""
         for module in self.modules():
             if isinstance(module, TabledEntropyModel):
                 module.update()
+
+    @torch.no_grad()
+    def calibrate(self, images: Iterable[Tensor]) -> None:
+        """Build the integer (fixed-point) path of every network that decides a coding
+        probability, and code with it from now on.
+
+        Each network's activation ranges are recorded on the calibration images, from which
+        per-output-channel integer weights, activation units and integer requantization
+        multipliers follow (:mod:`licodec.components.fixedpoint`). They are buffers: export
+        the weights after calibrating and files decode bit-exactly wherever they are loaded.
+        Calibrate after training, fp16 rounding and :meth:`update`.
+
+        Args:
+            images: tensors ``N×3×H×W`` in [0, 1] (padded to ``pad_multiple`` here), e.g.
+                about 200 training crops of 256×256 — never the evaluation images.
+        """
+        self.eval()
+        ys = [self.g_a(pad_to_multiple(x, self.pad_multiple)).float() for x in images]
+        if not ys:
+            raise ValueError("calibration needs at least one image")
+        self.latent_codec.calibrate(ys)
+        self.latent_codec.force_float = False
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the integer path exists (always, for models without parameter networks)."""
+        return self.latent_codec.calibrated
+
+    @property
+    def integer_path(self) -> bool:
+        """Whether :meth:`compress` / :meth:`decompress` compute the entropy parameters in
+        fixed point (calibrated, and not switched off by :meth:`coding_path`)."""
+        return self.latent_codec.integer_path
+
+    @contextmanager
+    def coding_path(self, integer: bool) -> Iterator[None]:
+        """Inside the block, code with the integer path (``True``) or the float path.
+
+        Raises:
+            ModelError: the integer path is asked of a model that has no calibration.
+        """
+        if integer and not self.calibrated:
+            raise ModelError(
+                f"{self.name} q{self.quality} has no fixed-point calibration: the integer "
+                "path needs calibrated weights (CompressionModel.calibrate)"
+            )
+        previous = self.latent_codec.force_float
+        self.latent_codec.force_float = not integer
+        try:
+            yield
+        finally:
+            self.latent_codec.force_float = previous
 
     def aux_loss(self) -> Tensor:
         """Auxiliary loss; zero here: factorized tables come from the density itself."""

@@ -76,9 +76,20 @@ class ScaleTableConditional(TabledEntropyModel):
         lower = self.standard_cdf((-0.5 - magnitude) / scales)
         return lower_bound(upper - lower, LIKELIHOOD_BOUND)
 
-    def index(self, scales: Tensor) -> np.ndarray:
-        """Table level nearest (in log space) to each scale."""
-        return torch.bucketize(scales.detach().float().cpu(), self.scale_bounds).numpy()
+    def index(self, scales: Tensor, frac_bits: int | None = None) -> np.ndarray:
+        """Table level of each scale: ``#{j : B_j < s}`` over the stored geometric midpoints
+        ``B_j`` (the nearest level in log space).
+
+        Float ``scales`` are compared in float32. Fixed-point scales — int64 ``scales``
+        standing for ``s · 2^-frac_bits`` — are compared as integers with the thresholds
+        ``T_j = ⌊B_j · 2^frac_bits⌋`` (exact in float64): for an integer ``s``,
+        ``s > B_j·2^f ⇔ s > T_j``, so the level is that of the exact real scale, found by
+        integer comparisons only.
+        """
+        if frac_bits is None:
+            return torch.bucketize(scales.detach().float().cpu(), self.scale_bounds).numpy()
+        thresholds = torch.floor(self.scale_bounds.double() * 2.0**frac_bits).to(torch.int64)
+        return torch.bucketize(scales.detach().cpu(), thresholds.cpu()).numpy()
 
     @torch.no_grad()
     def build_tables(self) -> IntegerTables:
@@ -91,14 +102,17 @@ class ScaleTableConditional(TabledEntropyModel):
             offsets.append(-radius)
         return IntegerTables.from_pmfs(pmfs, offsets)
 
-    def encode(self, encoder: Encoder, symbols: Tensor, scales: Tensor) -> None:
-        """Code integer-valued ``symbols`` (``round(y − μ)``) under ``scales``."""
+    def encode(
+        self, encoder: Encoder, symbols: Tensor, scales: Tensor, frac_bits: int | None = None
+    ) -> None:
+        """Code integer-valued ``symbols`` (``round(y − μ)``) under ``scales`` (float, or
+        fixed point with ``frac_bits``, see :meth:`index`)."""
         values = symbols.detach().cpu().numpy().astype(np.int64)
-        encoder.encode_indexed(values, self.index(scales), self.tables)
+        encoder.encode_indexed(values, self.index(scales, frac_bits), self.tables)
 
-    def decode(self, decoder: Decoder, scales: Tensor) -> Tensor:
+    def decode(self, decoder: Decoder, scales: Tensor, frac_bits: int | None = None) -> Tensor:
         """Decode symbols of ``scales``' shape; returns float32 integers."""
-        values = decoder.decode_indexed(self.index(scales), self.tables)
+        values = decoder.decode_indexed(self.index(scales, frac_bits), self.tables)
         return torch.from_numpy(values.astype(np.float32)).to(scales.device)
 
 

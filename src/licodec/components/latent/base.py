@@ -10,6 +10,15 @@ A *latent codec* turns the analysis output ``y`` into ``ŷ`` and bytes, and back
 A *conditional* latent codec codes ``y`` given side information (e.g. hyper-synthesis
 output) that both encoder and decoder have; hyperprior codecs compose one with a codec for
 the side latent, and context models wrap the conditional part.
+
+**Integer path.** Coding must give the decoder exactly the probabilities the encoder used,
+on any machine. Codecs whose probabilities come from networks (hyper-synthesis, context
+models) therefore have a fixed-point twin of those networks
+(:mod:`licodec.components.fixedpoint`), built by ``calibrate`` and saved with the weights.
+Once calibrated, ``compress`` / ``decompress`` compute every entropy parameter with it
+unless ``force_float`` is set; a conditional codec then receives its side input as an int64
+tensor (see :class:`ConditionalLatentCodec`), a float side input means the float path.
+Training and ``forward`` always use the float networks.
 """
 
 from __future__ import annotations
@@ -33,6 +42,26 @@ class LatentCodec(nn.Module):
     """Codes a latent on its own (see module docstring)."""
 
     n_sections: int = 1
+    force_float: bool = False
+    """Code with the float networks even when calibrated (old files, comparisons)."""
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether every network deciding a probability has its fixed-point twin filled.
+
+        False here: a codec opts in by overriding it (codecs without such networks return
+        True), so one that knows nothing of the integer path stays on the float path.
+        """
+        return False
+
+    @property
+    def integer_path(self) -> bool:
+        """Whether ``compress`` / ``decompress`` compute entropy parameters in fixed point."""
+        return self.calibrated and not self.force_float
+
+    def calibrate(self, ys: list[Tensor]) -> None:
+        """Build the fixed-point twins from the analysis outputs ``ys`` (float path, eval
+        mode) of calibration images; nothing to do for codecs without networks."""
 
     def forward(self, y: Tensor) -> LatentOutput:  # pragma: no cover - interface
         raise NotImplementedError
@@ -47,7 +76,32 @@ class LatentCodec(nn.Module):
 
 
 class ConditionalLatentCodec(nn.Module):
-    """Codes a latent given side information ``side`` (one section)."""
+    """Codes a latent given side information ``side`` (one section).
+
+    ``compress`` / ``decompress`` take ``side`` as a float tensor (float path) or as an int64
+    tensor (integer path): integers in the units this codec asked for through
+    :meth:`side_units` when ``side_bits`` is set, otherwise a hidden activation of the
+    fixed-point networks, whose unit :meth:`calibrate` received.
+    """
+
+    side_bits: int | None = None
+    """Bits of the fixed-point side input in the integer path; ``None`` when the side is a
+    hidden activation (its unit then comes from calibration)."""
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the codec can take a fixed-point side and its own fixed-point networks
+        are filled; False unless a codec opts in (see :attr:`LatentCodec.calibrated`)."""
+        return False
+
+    def side_units(self, channels: int) -> Tensor | None:
+        """Real value of one integer of each of the ``channels`` side channels in the integer
+        path, float64 ``(channels,)``; ``None`` unless ``side_bits`` is set."""
+        return None
+
+    def calibrate(self, ys: list[Tensor], sides: list[Tensor], side_unit: Tensor) -> None:
+        """Build the codec's own fixed-point networks from calibration latents ``ys``, their
+        float side inputs ``sides`` and the unit of the fixed-point side (``(S,)``)."""
 
     def forward(self, y: Tensor, side: Tensor) -> LatentOutput:  # pragma: no cover
         raise NotImplementedError

@@ -10,13 +10,28 @@ from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, training_modes
 from licodec.components.quant import quantize
 
+SCALE_FRAC_BITS = 12
+"""Fixed-point scales are ``s / 2^12``: steps of 2.4e-4, under 4% of the narrowest gap
+between two table levels (at ``scale_min = 0.11``), so the level is the float one but for
+scales within a step of a level boundary."""
+
+MEAN_FRAC_BITS = 8
+"""Fixed-point means are ``m / 2^8``: ``ŷ = q + m/256`` is exact in float32 for
+``|ŷ| < 2^16``; the offset from the float mean is at most 1/512."""
+
 
 class ScaleLatentCodec(ConditionalLatentCodec):
     """Codes ``q = round(y − μ)`` under scales ``s`` taken from the side input.
 
     With ``mean_scale=True`` the side input holds ``2C`` channels, split as ``(s, μ)``
     (Minnen 2018 "mean & scale"); otherwise it is ``s`` alone and ``μ = 0`` (Ballé 2018).
+
+    Integer path: the side is 32-bit fixed point, scales in units of ``2^-12`` (their table
+    level found by integer comparisons, see :meth:`ScaleTableConditional.index`) and means in
+    units of ``2^-8``, so ``ŷ = q + μ`` is exact.
     """
+
+    side_bits = 32
 
     def __init__(self, mean_scale: bool = True, conditional: ScaleTableConditional | None = None):
         super().__init__()
@@ -30,6 +45,27 @@ class ScaleLatentCodec(ConditionalLatentCodec):
         scales, means = side.chunk(2, dim=1)
         return scales, means
 
+    @property
+    def calibrated(self) -> bool:
+        return True  # no networks of its own
+
+    def side_units(self, channels: int) -> Tensor:
+        fractions = [SCALE_FRAC_BITS, MEAN_FRAC_BITS] if self.mean_scale else [SCALE_FRAC_BITS]
+        bits = torch.tensor(fractions, dtype=torch.float64).repeat_interleave(
+            channels // len(fractions)
+        )
+        return torch.exp2(-bits)
+
+    def _coding_params(self, side: Tensor) -> tuple[Tensor, int | None, Tensor | None]:
+        """``(scales, their fraction bits or None, means or None)`` of a float or fixed-point
+        side; fixed-point means become their exact float64 values ``m / 2^8``."""
+        scales, means = self.split(side)
+        if side.dtype != torch.int64:
+            return scales, None, means
+        if means is not None:
+            means = means.to(torch.float64) * 2.0**-MEAN_FRAC_BITS
+        return scales, SCALE_FRAC_BITS, means
+
     def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
         scales, means = self.split(side)
         rate_mode, pass_mode = training_modes(self)
@@ -37,13 +73,14 @@ class ScaleLatentCodec(ConditionalLatentCodec):
         return LatentOutput(quantize(y, pass_mode, means), {"y": likelihood})
 
     def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:
-        scales, means = self.split(side)
+        scales, frac_bits, means = self._coding_params(side)
         symbols = torch.round(y - means) if means is not None else torch.round(y)
         encoder = Encoder()
-        self.conditional.encode(encoder, symbols, scales)
-        return encoder.to_bytes(), symbols + means if means is not None else symbols
+        self.conditional.encode(encoder, symbols, scales, frac_bits)
+        y_hat = symbols + means if means is not None else symbols
+        return encoder.to_bytes(), y_hat.to(y.dtype)
 
     def decompress(self, data: bytes, side: Tensor) -> Tensor:
-        scales, means = self.split(side)
-        symbols = self.conditional.decode(Decoder(data), scales)
-        return symbols + means if means is not None else symbols
+        scales, frac_bits, means = self._coding_params(side)
+        symbols = self.conditional.decode(Decoder(data), scales, frac_bits)
+        return (symbols + means).float() if means is not None else symbols

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from licodec.components.fixedpoint import IntegerNetwork
 from licodec.components.latent.base import ConditionalLatentCodec, LatentCodec, LatentOutput
 
 
@@ -17,6 +19,11 @@ class HyperpriorLatentCodec(LatentCodec):
         y_codec: codes ``y`` given ``side``.
         hyper_stride: spatial ratio between y and z.
         abs_input: feed ``|y|`` to ``h_a`` (Ballé 2018 scale hyperprior).
+
+    Integer path: ``h_s_int`` is the fixed-point twin of ``h_s`` (:class:`IntegerNetwork`,
+    input the integers ``ẑ``, output in the units ``y_codec`` asks for, or a calibrated
+    activation when ``y_codec`` has networks of its own). ``h_a`` needs none: ``ẑ`` is
+    transmitted.
     """
 
     n_sections = 2
@@ -37,6 +44,26 @@ class HyperpriorLatentCodec(LatentCodec):
         self.y_codec = y_codec
         self.hyper_stride = hyper_stride
         self.abs_input = abs_input
+        self.h_s_int = IntegerNetwork(h_s, output_bits=y_codec.side_bits)
+
+    @property
+    def calibrated(self) -> bool:
+        return self.h_s_int.calibrated and self.y_codec.calibrated
+
+    @torch.no_grad()
+    def calibrate(self, ys: list[Tensor]) -> None:
+        z_hats = [self.z_codec(self._analyse(y)).y_hat for y in ys]
+        unit = self.h_s_int.calibrate(
+            self.h_s,
+            z_hats,
+            torch.ones(z_hats[0].shape[1], dtype=torch.float64),
+            self.y_codec.side_units(self.h_s_int.out_channels),
+        )
+        self.y_codec.calibrate(ys, [self.h_s(z_hat) for z_hat in z_hats], unit)
+
+    def _synthesise(self, z_hat: Tensor) -> Tensor:
+        """The side input of ``y_codec``: ``h_s(ẑ)``, as integers on the integer path."""
+        return self.h_s_int(z_hat) if self.integer_path else self.h_s(z_hat)
 
     def _analyse(self, y: Tensor) -> Tensor:
         return self.h_a(y.abs() if self.abs_input else y)
@@ -48,11 +75,11 @@ class HyperpriorLatentCodec(LatentCodec):
 
     def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:
         z_sections, z_hat = self.z_codec.compress(self._analyse(y))
-        y_bytes, y_hat = self.y_codec.compress(y, self.h_s(z_hat))
+        y_bytes, y_hat = self.y_codec.compress(y, self._synthesise(z_hat))
         return [*z_sections, y_bytes], y_hat
 
     def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
         z_shape = (shape[0] // self.hyper_stride, shape[1] // self.hyper_stride)
         n_z = self.z_codec.n_sections
         z_hat = self.z_codec.decompress(sections[:n_z], z_shape)
-        return self.y_codec.decompress(sections[n_z], self.h_s(z_hat))
+        return self.y_codec.decompress(sections[n_z], self._synthesise(z_hat))
