@@ -4,22 +4,24 @@
 real values ``a · u_c``, one *unit* ``u_c`` per channel chosen at calibration. At run time the
 units are never used: only integer weights, biases, multipliers and shifts are.
 
-**Exact accumulation in float64.** Convolutions and matrix products run in float64 on
-integer-valued tensors. Float64 holds every integer of magnitude below ``2^53`` exactly, and
-an IEEE operation whose exact result is representable returns it unrounded. If every
-product and every partial sum is an integer below ``2^53`` — guaranteed when
-``Σ_i |w_i| · L + |b| < 2^53`` for each output (``L`` the input limit, see
+**Exact arithmetic in float64.** Every run-time operation works on integer-valued float64
+tensors. Float64 holds every integer of magnitude below ``2^53`` exactly, and an IEEE
+operation whose exact result is representable returns it unrounded. Convolutions and
+matrix products: if every product and partial sum is an integer below ``2^53`` — guaranteed
+when ``Σ_i |w_i| · L + |b| < 2^53`` for each output (``L`` the input limit, see
 :func:`accumulator_bound`) — no operation of the sum ever rounds, whatever the summation
-order, blocking, vectorisation, fused multiply-adds or thread count: the result is the exact
-integer accumulator on every machine.
+order, blocking, vectorisation, fused multiply-adds, thread count or batch size: the result
+is the exact integer accumulator on every machine.
 
-**Requantization.** The accumulator ``acc`` (unit ``u_acc[c]``) becomes the output integer of
-unit ``u_out[c]`` through ``round(acc · r)`` with ``r = u_acc / u_out``, computed exactly as
+**Requantization.** The accumulator ``acc`` (unit ``u_acc[c]``) becomes the output integer
+of unit ``u_out[c]`` through ``round(acc · r)`` with ``r = u_acc / u_out``, computed as
 
     out = ⌊(acc · M + 2^(S−1)) / 2^S⌋        (round half up),   M / 2^S ≈ r,
 
-in int64; :func:`fixed_multiplier` picks the largest shift ``S`` with ``|acc| · M < 2^62``
-so nothing overflows and ``M`` keeps as many bits of ``r`` as the accumulator leaves room for.
+with integers ``M`` and ``S`` from :func:`fixed_multiplier`, which keeps
+``bound · M + 2^(S−1) < 2^53``: the product and the sum are exact integers, the division by
+a power of two is exact, and the floor of an exact value is exact. ``M`` keeps as many bits
+of ``r`` as the accumulator bound leaves room for.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from torch import Tensor
 EXACT_FLOAT64 = 1 << 53
 """Integers below this magnitude are exact in float64."""
 
-PRODUCT_LIMIT = 1 << 62
-"""``|acc| · M`` stays below this, leaving room for the rounding term in int64."""
+PRODUCT_LIMIT = 1 << 52
+"""``|acc| · M`` stays below this, leaving room for the rounding term below ``2^53``."""
 
-MAX_SHIFT = 62
+MAX_SHIFT = 52
 
 
 def limit(bits: int) -> int:
@@ -57,24 +59,30 @@ def accumulator_bound(weight: Tensor, bias: Tensor, input_limit: int) -> np.ndar
 def fixed_multiplier(ratio: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer multipliers ``M`` and shifts ``S`` (int64, per channel) with ``M / 2^S ≈ ratio``.
 
-    ``S`` is the largest shift (at most 62) with ``bound · round(ratio · 2^S) < 2^62``.
+    ``S`` is the largest shift (at most 52) with ``bound · round(ratio · 2^S) < 2^52``.
     Calibration-time only; the results are stored as integers.
 
     Args:
         ratio: ``r ≥ 0`` per channel.
         bound: the accumulator bound per channel (:func:`accumulator_bound`).
+
+    Raises:
+        ValueError: ``ratio · bound`` is so large that no shift ``S >= 1`` fits.
     """
     ratio = np.asarray(ratio, dtype=np.float64)
     product = np.maximum(ratio * np.maximum(bound, 1).astype(np.float64), 2.0**-300)
     shift = np.clip(np.floor(np.log2(PRODUCT_LIMIT / product)), 1, MAX_SHIFT).astype(np.int64)
     multiplier = np.round(ratio * np.exp2(shift)).astype(np.int64)
     for c in range(len(ratio)):  # exact check in Python integers; at most a step or two
-        while int(multiplier[c]) * max(int(bound[c]), 1) >= PRODUCT_LIMIT and shift[c] > 1:
+        while int(multiplier[c]) * max(int(bound[c]), 1) >= PRODUCT_LIMIT:
+            if shift[c] == 1:
+                raise ValueError(f"requantization ratio {ratio[c]:.3g} overflows float64")
             shift[c] -= 1
             multiplier[c] = int(np.round(ratio[c] * 2.0 ** int(shift[c])))
     return multiplier, shift
 
 
-def requantize(acc: Tensor, multiplier: Tensor, shift: Tensor) -> Tensor:
-    """``⌊(acc · M + 2^(S−1)) / 2^S⌋`` in int64 (``M``, ``S`` broadcast against ``acc``)."""
-    return (acc * multiplier + (torch.ones_like(shift) << (shift - 1))) >> shift
+def requantize(acc: Tensor, multiplier: Tensor, half: Tensor) -> Tensor:
+    """``⌊(acc · M + 2^(S−1)) / 2^S⌋`` on integer-valued float64, with ``half = 2^(S−1)``
+    (``M`` and ``half`` float64, broadcast against ``acc``); exact, see the module docstring."""
+    return torch.floor((acc * multiplier + half) / (2 * half))

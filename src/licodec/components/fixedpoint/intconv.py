@@ -41,14 +41,15 @@ class IntegerConv(DataSizedBuffers):
         out = clamp(requant(acc, M⁺ if acc ≥ 0 else M⁻, S), −L_out, L_out)     (unit u_out[o])
 
     with ``M⁺ / 2^S ≈ v_o / u_out[o]`` and ``M⁻ / 2^S ≈ α · v_o / u_out[o]`` (``α = 1`` without
-    an activation, ``0`` for ReLU). The activation is thus applied exactly, at the
-    requantization, with its slope carried by a multiplier of about 27 significant bits: the
-    leaky ReLU keeps its 0.01 (no dyadic stand-in such as 1/8 is needed, and none costs rate).
+    an activation, ``0`` for ReLU). The activation is thus applied at the requantization
+    with its slope carried by the integer multiplier: the leaky ReLU keeps its 0.01 up to
+    the multiplier's precision (no dyadic stand-in such as 1/8, whose RD cost would need
+    measuring, is used).
 
-    ``acc`` is computed by ``F.conv2d`` / ``F.conv_transpose2d`` / a matrix product in float64
-    on integer-valued tensors; :meth:`quantize` checks the accumulator bound
-    ``Σ|W_q|·L_in + |b_q| < 2^53`` that makes this exact on any machine (see
-    :mod:`licodec.components.fixedpoint.arith`).
+    ``acc`` is computed by ``F.conv2d`` / ``F.conv_transpose2d`` / a matrix product and the
+    requantization by float64 operations on integer-valued tensors; :meth:`quantize` checks
+    the accumulator bound ``Σ|W_q|·L_in + |b_q| < 2^53`` and picks ``M``, ``S`` so that all of
+    it is exact on any machine (see :mod:`licodec.components.fixedpoint.arith`).
 
     Buffers, empty until :meth:`quantize` and saved with the weights: ``weight`` (integers in
     the float layer's layout, int8 for ``B <= 8``), ``bias`` (int64 ``(O,)``), ``multiplier``
@@ -86,12 +87,15 @@ class IntegerConv(DataSizedBuffers):
         self.out_channels = conv.out_channels
         self.kernel_size = conv.kernel_size
         self.slope = 1.0 if negative_slope is None else float(negative_slope)
+        if not 0 <= self.slope <= 1:
+            raise ValueError(f"activation slopes must be in [0, 1], got {self.slope}")
         self.output_limit = limit(output_bits)
         self.weight_bits = weight_bits
         weight_dtype = torch.int8 if weight_bits <= 8 else torch.int32
         self.register_buffer("weight", torch.zeros(0, dtype=weight_dtype))
         for name in ("bias", "multiplier", "shift"):
             self.register_buffer(name, torch.zeros(0, dtype=torch.int64))
+        self._cache: tuple[tuple[Tensor, ...], tuple[Tensor, ...]] | None = None
 
     @property
     def calibrated(self) -> bool:
@@ -146,9 +150,22 @@ class IntegerConv(DataSizedBuffers):
         self.multiplier = torch.from_numpy(np.stack([positive, negative]))
         self.shift = torch.from_numpy(shift)
 
+    def _float64(self) -> tuple[Tensor, ...]:
+        """``(weight, bias, M⁺, M⁻, 2^(S−1))`` as float64 (exact: integers below 2^53),
+        converted once per set of buffers (quantized, loaded or moved)."""
+        buffers = (self.weight, self.bias, self.multiplier, self.shift)
+        cached = self._cache
+        if cached is None or any(a is not b for a, b in zip(cached[0], buffers, strict=True)):
+            half = torch.ones_like(self.shift) << (self.shift - 1)
+            converted = tuple(
+                t.to(torch.float64) for t in (self.weight, self.bias, *self.multiplier, half)
+            )
+            self._cache = cached = (buffers, converted)
+        return cached[1]
+
     def forward(self, x: Tensor) -> Tensor:
         """Integer-valued float64 ``B×I×H×W`` → integer-valued float64 ``B×O×H'×W'``."""
-        weight = self.weight.to(torch.float64)
+        weight = self._float64()[0]
         with exact_backend(x):
             if self.transposed:
                 acc = F.conv_transpose2d(
@@ -164,15 +181,15 @@ class IntegerConv(DataSizedBuffers):
         if self.kernel_size != (1, 1) or self.transposed:
             raise ValueError("rows() applies 1×1 convolutions only")
         with exact_backend(x):
-            acc = x @ self.weight.to(torch.float64).flatten(1).T
+            acc = x @ self._float64()[0].flatten(1).T
         return self.requantize(acc, channel_dim=-1)
 
     def requantize(self, acc: Tensor, channel_dim: int) -> Tensor:
-        """Add the bias to the exact accumulator ``acc`` (integer-valued float64), apply the
-        activation and requantize → integer-valued float64 of the output unit."""
+        """Add the bias to the exact accumulator ``acc`` (integer-valued float64 without the
+        bias), apply the activation and requantize → integer-valued float64, output unit."""
         shape = [1] * acc.dim()
         shape[channel_dim] = -1
-        acc = acc.to(torch.int64) + self.bias.reshape(shape)
-        positive, negative = (m.reshape(shape) for m in self.multiplier)
-        out = requantize(acc, torch.where(acc >= 0, positive, negative), self.shift.reshape(shape))
-        return out.clamp_(-self.output_limit, self.output_limit).to(torch.float64)
+        _, bias, positive, negative, half = (t.reshape(shape) for t in self._float64())
+        acc = acc + bias
+        out = requantize(acc, torch.where(acc >= 0, positive, negative), half)
+        return out.clamp_(-self.output_limit, self.output_limit)
