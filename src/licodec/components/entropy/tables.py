@@ -42,11 +42,40 @@ def quantize_pmf(pmf: np.ndarray, precision: int = PRECISION) -> np.ndarray:
     if n_entries >= total:
         raise ValueError(f"{n_entries} symbols do not fit {precision}-bit tables")
     counts = np.floor(full * (total - n_entries)).astype(np.int64) + 1
-    remainder = total - counts.sum(axis=-1)
+    return _complete(counts, precision)
+
+
+def _complete(counts: np.ndarray, precision: int) -> np.ndarray:
+    """Add what each row of ``counts`` lacks to ``2**precision`` to its largest entry."""
+    remainder = (1 << precision) - counts.sum(axis=-1)
     rows = np.indices(counts.shape[:-1]) if counts.ndim > 1 else ()
-    largest = np.argmax(counts, axis=-1)
-    counts[(*rows, largest)] += remainder
+    counts[(*rows, np.argmax(counts, axis=-1))] += remainder
     return counts
+
+
+def quantize_masses(
+    masses: np.ndarray, total: np.ndarray, precision: int = PRECISION
+) -> np.ndarray:
+    """Integer twin of :func:`quantize_pmf` for probabilities given as integer masses.
+
+    Args:
+        masses: int64 ``(..., S)``, the in-range symbols' masses out of ``total``; the rest,
+            ``total − Σ masses``, goes to the escape.
+        total: int64 ``(...)``, positive and below ``2^46`` (so products stay in int64).
+        precision: the counts of each row sum to ``2**precision``.
+
+    Returns:
+        int64 ``(..., S + 1)``: ``⌊m · (2^precision − S − 1) / total⌋ + 1`` per entry, the
+        remainder added to the row's largest entry. Integer operations only.
+    """
+    masses = np.asarray(masses, dtype=np.int64)
+    total = np.asarray(total, dtype=np.int64)[..., None]
+    escape = np.maximum(total - masses.sum(axis=-1, keepdims=True), 0)
+    full = np.concatenate([masses, escape], axis=-1)
+    n_entries = full.shape[-1]
+    if n_entries >= 1 << precision:
+        raise ValueError(f"{n_entries} symbols do not fit {precision}-bit tables")
+    return _complete(full * ((1 << precision) - n_entries) // total + 1, precision)
 
 
 @dataclass(frozen=True)
