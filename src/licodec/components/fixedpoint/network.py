@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -131,6 +131,7 @@ class IntegerNetwork(nn.Module):
         inputs: Iterable[Tensor],
         input_unit: Tensor,
         output_unit: Tensor | None = None,
+        run: Callable[[Tensor], object] | None = None,
     ) -> Tensor:
         """Quantize every layer from the ranges of ``network``'s activations on ``inputs``.
 
@@ -143,6 +144,9 @@ class IntegerNetwork(nn.Module):
             input_unit: real value of one input integer, per input channel ``(C_in,)``.
             output_unit: real value of one output integer per output channel ``(C_out,)``;
                 required exactly when the twin was built with ``output_bits``.
+            run: what to call with each input instead of ``network`` itself, when the
+                network runs inside a larger computation (e.g. a masked convolution on
+                masked latents); ``network``'s layers are watched either way.
 
         Returns:
             The output units, float64 ``(C_out,)``.
@@ -153,7 +157,7 @@ class IntegerNetwork(nn.Module):
             raise ValueError("calibrate() needs the float network this twin was built from")
         if self.fixed_output != (output_unit is not None):
             raise ValueError("output_unit must be given exactly when output_bits was")
-        ranges = observe_ranges([leaves[i] for i in watched], network, inputs)
+        ranges = observe_ranges([leaves[i] for i in watched], run or network, inputs)
         unit, input_limit = input_unit.double().cpu(), self.input_limit
         for kind, value in self._plan:
             if kind == "shuffle":

@@ -20,6 +20,17 @@ MEAN_FRAC_BITS = 8
 ``|ŷ| < 2^16``; the offset from the float mean is at most 1/512."""
 
 
+def coding_params(scales: Tensor, means: Tensor | None) -> tuple[Tensor, int | None, Tensor | None]:
+    """``(scales, their fraction bits or None, means or None)`` for coding, from float
+    parameters (returned as they are) or fixed-point ones (int64: scales keep their integers
+    and get ``SCALE_FRAC_BITS``, means become their exact float64 values ``m / 2^8``)."""
+    if scales.dtype != torch.int64:
+        return scales, None, means
+    if means is not None:
+        means = means.to(torch.float64) * 2.0**-MEAN_FRAC_BITS
+    return scales, SCALE_FRAC_BITS, means
+
+
 class ScaleLatentCodec(ConditionalLatentCodec):
     """Codes ``q = round(y − μ)`` under scales ``s`` taken from the side input.
 
@@ -56,16 +67,6 @@ class ScaleLatentCodec(ConditionalLatentCodec):
         )
         return torch.exp2(-bits)
 
-    def _coding_params(self, side: Tensor) -> tuple[Tensor, int | None, Tensor | None]:
-        """``(scales, their fraction bits or None, means or None)`` of a float or fixed-point
-        side; fixed-point means become their exact float64 values ``m / 2^8``."""
-        scales, means = self.split(side)
-        if side.dtype != torch.int64:
-            return scales, None, means
-        if means is not None:
-            means = means.to(torch.float64) * 2.0**-MEAN_FRAC_BITS
-        return scales, SCALE_FRAC_BITS, means
-
     def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
         scales, means = self.split(side)
         rate_mode, pass_mode = training_modes(self)
@@ -73,7 +74,7 @@ class ScaleLatentCodec(ConditionalLatentCodec):
         return LatentOutput(quantize(y, pass_mode, means), {"y": likelihood})
 
     def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:
-        scales, frac_bits, means = self._coding_params(side)
+        scales, frac_bits, means = coding_params(*self.split(side))
         symbols = torch.round(y - means) if means is not None else torch.round(y)
         encoder = Encoder()
         self.conditional.encode(encoder, symbols, scales, frac_bits)
@@ -81,6 +82,6 @@ class ScaleLatentCodec(ConditionalLatentCodec):
         return encoder.to_bytes(), y_hat.to(y.dtype)
 
     def decompress(self, data: bytes, side: Tensor) -> Tensor:
-        scales, frac_bits, means = self._coding_params(side)
+        scales, frac_bits, means = coding_params(*self.split(side))
         symbols = self.conditional.decode(Decoder(data), scales, frac_bits)
         return (symbols + means).float() if means is not None else symbols
