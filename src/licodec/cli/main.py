@@ -13,7 +13,7 @@ import sys
 from licodec import __version__
 from licodec.errors import LicodecError
 
-SUBCOMMANDS = ("encode", "decode", "info", "zoo", "eval", "demo", "train")
+SUBCOMMANDS = ("encode", "decode", "info", "zoo", "eval", "demo", "train", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
