@@ -55,6 +55,7 @@ def _config(images: Path, out: Path, **kwargs: object) -> TrainConfig:
         "log_every": 1,
         "checkpoint_every": 2,
         "model_args": SMALL,
+        "calibration_crops": 8,
         **kwargs,
     }
     return TrainConfig("mbt2018-mean", 1, images, out, **options)
@@ -118,6 +119,7 @@ def test_short_run_writes_outputs_and_exports_loadable_weights(
     model = load_weights(build("mbt2018-mean", 1, **SMALL), result.weights).eval()
     for key, value in result.model.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
+    assert model.calibrated and model.integer_path
     x = ImageFolderCrops(images, crop=64)[0][None, :, :60, :50]
     sections, x_hat = model.compress(x)
     assert torch.equal(model.decompress(sections, 60, 50), x_hat)

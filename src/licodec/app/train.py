@@ -20,7 +20,10 @@ Files in ``out``: ``checkpoint.pt`` (atomically replaced; model, optimizer, sche
 step, every rank's RNG states and the sampler position, so ``resume`` continues exactly),
 ``log.csv`` (step, loss, bpp, mse, psnr, lr, seconds; means over ``log_every`` steps and
 all ranks) and, at the end, ``{model}-q{quality}[-ms-ssim].safetensors`` with its JSON
-manifest (see :mod:`licodec.app.weights`).
+manifest (see :mod:`licodec.app.weights`). Before that export the finished model's
+parameters are rounded to float16, its coding tables rebuilt and its fixed-point path
+calibrated on ``calibration_crops`` training crops, so the file codes bit-exactly with
+exactly what it stores.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import os
 import platform
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -89,6 +93,8 @@ class TrainConfig:
         init_from: weights (``.safetensors``) or a checkpoint to start from, e.g. a higher-λ
             model to fine-tune; ignored when resuming from a checkpoint.
         model_args: overrides of the registered model configuration (e.g. ``{"n": 64}``).
+        calibration_crops: training crops (seeded by ``seed + 1``) on which the finished
+            model's fixed-point path is calibrated before export.
     """
 
     model: str
@@ -114,6 +120,7 @@ class TrainConfig:
     resume: bool = False
     init_from: Path | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
+    calibration_crops: int = 200
 
     def __post_init__(self) -> None:
         self.data, self.out = Path(self.data), Path(self.out)
@@ -127,7 +134,7 @@ class TrainConfig:
             raise ValueError(f"crop must be a positive multiple of 64, got {self.crop}")
         if self.metric == "ms-ssim" and self.crop < 192:
             raise ValueError(f"MS-SSIM needs crops of at least 192 pixels, got {self.crop}")
-        for name in ("batch_size", "steps", "checkpoint_every", "log_every"):
+        for name in ("batch_size", "steps", "checkpoint_every", "log_every", "calibration_crops"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.num_workers < 0:
@@ -501,11 +508,20 @@ class _Trainer:
             log.close()
         return self._finish()
 
+    def _calibration_batches(self, batch_size: int = 8) -> Iterator[Tensor]:
+        """``calibration_crops`` training crops, the same on every rank and every run."""
+        crops = ImageFolderCrops(self.config.data, crop=self.config.crop, seed=self.config.seed + 1)
+        keys = [(i % len(crops), i // len(crops)) for i in range(self.config.calibration_crops)]
+        for start in range(0, len(keys), batch_size):
+            yield torch.stack([crops[key] for key in keys[start : start + batch_size]])
+
     def _finish(self) -> TrainResult:
-        """Round to the stored precision, rebuild the coding tables, export (rank 0)."""
+        """Round to the stored precision, rebuild the coding tables, calibrate the integer
+        path on training crops, export (rank 0)."""
         model = self.model.cpu().to(memory_format=torch.contiguous_format).eval()
         round_parameters_to_fp16(model)
         model.update()
+        model.calibrate(self._calibration_batches())
         if not self.ddp.main:
             return TrainResult(model, None, None)
         config = self.config
@@ -534,6 +550,7 @@ class _Trainer:
             "data": {"path": str(config.data), "images": len(self.dataset)},
             "hardware": hardware_description(self.device, self.ddp.world_size),
             "precision": "bf16 autocast" if config.bf16 else "fp32",
+            "calibration": {"crops": config.calibration_crops, "crop": config.crop},
             "init_from": str(config.init_from) if config.init_from else None,
             "seed": config.seed,
             "torch": torch.__version__,

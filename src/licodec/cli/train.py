@@ -74,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--init-from", type=Path, default=None, help="weights or checkpoint to start from"
     )
     parser.add_argument(
+        "--calibration-crops",
+        type=int,
+        default=_DEFAULTS.calibration_crops,
+        help="training crops that calibrate the exported model's fixed-point path",
+    )
+    parser.add_argument(
         "--model-arg",
         type=_model_arg,
         action="append",
@@ -110,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         resume=args.resume,
         init_from=args.init_from,
         model_args=dict(args.model_arg),
+        calibration_crops=args.calibration_crops,
     )
 
 
