@@ -123,8 +123,10 @@ class ImageFolderCrops(Dataset[Tensor]):
 
 
 def _to_tensor(pixels: np.ndarray) -> Tensor:
-    """H×W×3 uint8 → 3×H×W float32 in [0, 1]."""
-    return torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float().div_(255)
+    """H×W×3 uint8 → 3×H×W float32 in [0, 1] (in numpy: no torch threads in workers)."""
+    chw = np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)
+    chw /= 255
+    return torch.from_numpy(chw)
 
 
 class ShardedStreamSampler(Sampler[tuple[int, int]]):
