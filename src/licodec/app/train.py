@@ -378,7 +378,7 @@ class _Trainer:
             self.net = DistributedDataParallel(
                 self.model,
                 device_ids=[ddp.local_rank] if self.device.type == "cuda" else None,
-                broadcast_buffers=False,  # buffers are coding tables, unused in training
+                broadcast_buffers=False,  # buffers (coding tables, calibration): unused here
             )
         if config.compile:
             self.net = torch.compile(self.net)
