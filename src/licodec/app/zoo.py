@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from licodec.errors import ModelError
-from licodec.models import CompressionModel, build
+from licodec.models import CompressionModel, build, spec
+from licodec.models.registry import registered_config
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_MODEL = "mbt2018-mean"
@@ -86,7 +87,9 @@ def load_model(
     """Build ``model`` at ``quality`` and load its trained weights, in eval mode."""
     from licodec.app.weights import load_weights
 
+    spec(model)
     quality = default_quality(model) if quality is None else quality
+    registered_config(model, quality)
     path = find_weights(model, quality, weights)
     network = build(model, quality, **architecture_overrides(path))
     load_weights(network, path)

@@ -54,18 +54,27 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build(name: str, quality: int, **overrides: Any) -> CompressionModel:
-    """Build ``name`` at ``quality`` with its registered configuration (untrained).
+def registered_config(name: str, quality: int) -> dict[str, Any]:
+    """The registered configuration (with ``lmbda``) of ``name`` at ``quality``.
 
-    The returned model has its coding tables built, so it can compress right away.
+    Raises:
+        ModelError: unknown model, or a quality it does not have.
     """
     family = spec(name)
     if quality not in family.qualities:
         known = ", ".join(str(q) for q in sorted(family.qualities))
         raise ModelError(f"model {name!r} has no quality {quality}; qualities: {known}")
-    config = {**family.qualities[quality], **overrides}
+    return dict(family.qualities[quality])
+
+
+def build(name: str, quality: int, **overrides: Any) -> CompressionModel:
+    """Build ``name`` at ``quality`` with its registered configuration (untrained).
+
+    The returned model has its coding tables built, so it can compress right away.
+    """
+    config = {**registered_config(name, quality), **overrides}
     lmbda = config.pop("lmbda")
-    model = family.builder(**config)
+    model = spec(name).builder(**config)
     model.name, model.quality, model.lmbda = name, quality, lmbda
     model.config = {**config, "lmbda": lmbda}
     model.update()
