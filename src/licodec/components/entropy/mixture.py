@@ -6,10 +6,14 @@ the integer ``v = round(y)`` has probability
     P(v) = Σ_k w_k · [Φ((v + ½ − μ_k) / s_k) − Φ((v − ½ − μ_k) / s_k)].
 
 Mixtures cannot share a small set of tables, so coding builds one integer row per symbol
-over a window ``centre ± R`` (``centre = round(Σ w_k μ_k)``, ``R`` the smallest power of two
-from 8 to ``max_radius`` covering every component's ``|μ_k − centre| + t·s_k``) and codes
-rows of equal ``R`` together through constriction's batched categorical model. Values outside
-their window are escaped. Parameters are always ``B×K×C×H×W`` tensors.
+over a window ``centre ± R``: ``centre = round(Σ w_k μ_k)`` and ``R`` the smallest power of
+two from 1 to ``max_radius`` covering ``|μ_k − centre| + t·s_k`` for every component whose
+weight is at least ``negligible_weight`` (lighter components still contribute their mass
+inside the window; what they put outside goes to the escape symbol). Rows of equal ``R`` are
+coded together through constriction's batched categorical model. A row is built from the
+mixture CDF at the ``2R + 2`` bin edges, ``C(e) = Σ_k w_k Φ((e − μ_k)/s_k)``, differenced
+(one ``erfc`` per edge and component, float64). Values outside their window are escaped.
+Parameters are always ``B×K×C×H×W`` tensors.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class GaussianMixtureConditional(nn.Module):
         scale_min: lower bound of every component scale.
         tail: half-window in units of scale (6.2 leaves < 1e-9 of a Gaussian outside).
         max_radius: largest half-window; mass beyond it is escaped.
+        negligible_weight: components lighter than this do not widen the coding window.
     """
 
     def __init__(
@@ -45,12 +50,14 @@ class GaussianMixtureConditional(nn.Module):
         scale_min: float = 0.11,
         tail: float = 6.2,
         max_radius: int = 2048,
+        negligible_weight: float = 1e-6,
     ) -> None:
         super().__init__()
         self.components = components
         self.scale_min = scale_min
         self.tail = tail
         self.max_radius = max_radius
+        self.negligible_weight = negligible_weight
 
     def likelihood(self, values: Tensor, means: Tensor, scales: Tensor, weights: Tensor) -> Tensor:
         """``P(values)`` for ``values`` ``B×C×H×W`` and parameters ``B×K×C×H×W``."""
@@ -74,12 +81,13 @@ class GaussianMixtureConditional(nn.Module):
         """Yield ``(positions, offsets, counts)`` batches in an order both sides share."""
         mu, sigma, w = self._flat_params(means, scales, weights)
         centre = np.round((w * mu).sum(axis=1))
-        need = np.max(np.abs(mu - centre[:, None]) + self.tail * sigma, axis=1)
-        exponent = np.ceil(np.log2(np.maximum(need, 8.0)))
+        reach = np.abs(mu - centre[:, None]) + self.tail * sigma
+        need = np.where(w >= self.negligible_weight, reach, 0.0).max(axis=1)
+        exponent = np.ceil(np.log2(np.maximum(need, 1.0)))
         radius = np.minimum(2.0**exponent, self.max_radius).astype(np.int64)
         for r in np.unique(radius).tolist():
             positions = np.flatnonzero(radius == r)
-            step = max(1, _ROW_BUDGET // (2 * r + 1))
+            step = max(1, _ROW_BUDGET // ((2 * r + 2) * self.components))
             for start in range(0, len(positions), step):
                 pos = positions[start : start + step]
                 offsets = centre[pos].astype(np.int64) - r
@@ -89,11 +97,15 @@ class GaussianMixtureConditional(nn.Module):
     def _counts(
         offsets: np.ndarray, radius: int, mu: np.ndarray, sigma: np.ndarray, w: np.ndarray
     ) -> np.ndarray:
-        grid = torch.from_numpy(offsets[:, None] + np.arange(2 * radius + 1)).double()
-        mu_t, sigma_t, w_t = (torch.from_numpy(a)[:, None, :] for a in (mu, sigma, w))
-        centred = grid[:, :, None] - mu_t
-        bins = std_normal_cdf((centred + 0.5) / sigma_t) - std_normal_cdf((centred - 0.5) / sigma_t)
-        return quantize_pmf((bins * w_t).sum(dim=2).numpy())
+        """Integer rows ``(n, 2R + 2)`` for windows ``offsets .. offsets + 2R`` plus escape.
+
+        ``Φ(x) = ½·erfc((μ − e)/(s√2))`` at the edges ``e = v ± ½``; the mixture CDF at the
+        ``2R + 2`` edges is differenced into the ``2R + 1`` bin probabilities.
+        """
+        edges = offsets[:, None] + np.arange(-0.5, 2 * radius + 1)
+        scaled = (mu[:, :, None] - edges[:, None, :]) * (np.sqrt(0.5) / sigma)[:, :, None]
+        cdf = np.einsum("nk,nke->ne", 0.5 * w, torch.erfc(torch.from_numpy(scaled)).numpy())
+        return quantize_pmf(np.diff(cdf, axis=1))
 
     def encode(
         self, encoder: Encoder, values: Tensor, means: Tensor, scales: Tensor, weights: Tensor

@@ -1,0 +1,330 @@
+"""Context models coded in fronts, and the serial (raster, mask A) one of Minnen 2018.
+
+A context model predicts the entropy parameters of ``y`` (``B×C×H×W``) at each position
+from the side input ``side`` (``B×S×H×W``, the hyper-synthesis output) and a masked
+convolution over ``ŷ``:
+
+    params(i, j) = e([side(i, j), ctx(i, j)]),    ctx = MaskedConv_k(ŷ),
+
+with ``e`` a stack of 1×1 convolutions (widths ``10C/3, 8C/3`` by default, leaky ReLUs) ending
+in ``P·C`` channels that an :class:`~licodec.components.latent.heads.EntropyHead` reads.
+
+**Fronts.** Coding visits the positions in *fronts* ``F_0, F_1, …`` given by a schedule
+``t(i, j)``. The context of a position in ``F_t`` is the masked convolution over ``ŷ``
+restricted to the fronts before ``t`` (all other positions, and everything outside the
+latent, count as zero). A schedule must give each position either its whole masked
+neighbourhood or none of it (:func:`schedule_violations` finds the offenders); positions
+with none are coded from the side input alone (their context is the convolution bias).
+
+**Serial schedule.** Mask A (``k = 5``) reads the taps ``(dy, dx)`` with ``dy ∈ {−2, −1}``,
+``dx ∈ [−2, 2]`` and ``(0, −2), (0, −1)``. A linear schedule ``t = a·i + j`` respects a tap iff
+``a·dy + dx < 0``; the binding tap is the upper-right ``(−1, +2)``: ``a > 2``. So ``t = 3i + j``
+(with ``t = 2i + j`` the position ``(i − 1, j + 2)`` would share the front of ``(i, j)``). In
+general ``a = max(1, 1 + max_{dy<0} ⌊dx / −dy⌋)``, derived from the mask by
+:func:`wavefront_slope`. An ``H×W`` latent has ``3(H − 1) + W`` fronts of at most
+``min(H, ⌈W/3⌉)`` positions.
+
+**One batched step per front.** ``ŷ`` is kept zero-padded by ``k//2``, position-major
+(``B×(H+2p)(W+2p)×C``). For a front of ``n`` positions and the ``T`` unmasked taps, the
+``n·T`` tap rows are gathered into a ``(B·n)×(T·C)`` matrix and multiplied by the masked
+weight restricted to those taps (``(T·C)×2C``) plus the bias: the masked convolution at
+exactly those positions. The side input is gathered at the same positions, ``e`` runs on
+the ``B·n`` rows as matrix products, and the head codes the whole front with one coder
+call per table group.
+
+**Bit-exact agreement.** The encoder, the decoder and the eval-mode forward pass all run
+:meth:`ContextLatentCodec._run`: each front's parameters come from the same operations on
+tensors of the same shapes holding the same values (the ``ŷ`` of earlier fronts agree by
+induction over fronts), so their floats match bit for bit on a given machine. A single
+full-image masked convolution would sum in another order; it is used only in training.
+
+**Training** is the usual one-pass relaxation: ``ỹ = y + u`` (``u ~ U(−½, ½)``) feeds the
+masked convolution over the whole latent at once and the rate term; the value passed on is
+the straight-through rounding of the head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, training_modes
+from licodec.components.latent.heads import EntropyHead
+from licodec.components.layers import MaskedConv2d, conv
+from licodec.components.layers.masked_conv import MaskType
+from licodec.components.quant import quantize
+
+Step = Callable[[Tensor | None, Tensor], Tensor]
+"""``(y at the front or None, params at the front) → ŷ at the front``, all ``B×·×1×n``."""
+
+
+def _tap_offsets(mask: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(dy, dx)`` of the unmasked taps of a ``k×k`` mask, in raster order."""
+    rows, cols = np.nonzero(mask.cpu().numpy())
+    half = mask.shape[0] // 2
+    return rows - half, cols - half
+
+
+def wavefront_slope(mask: Tensor) -> int:
+    """Smallest ``a >= 1`` with ``a·dy + dx < 0`` for every unmasked tap ``(dy, dx)``.
+
+    Then ``t = a·i + j`` puts every tap of ``(i, j)`` in an earlier front. Raises
+    :class:`ValueError` for a mask that reads the centre, a later row or a later column.
+    """
+    dy, dx = _tap_offsets(mask)
+    if np.any(dy > 0) or np.any((dy == 0) & (dx >= 0)):
+        raise ValueError("the mask is not causal in raster order")
+    above = dy < 0
+    if not above.any():
+        return 1
+    return max(1, int(np.max(np.floor_divide(dx[above], -dy[above]))) + 1)
+
+
+def _neighbour_fronts(schedule: np.ndarray, mask: Tensor) -> Iterator[np.ndarray]:
+    """For each unmasked tap, the ``H×W`` map of the tap's front (−1 outside the latent)."""
+    height, width = schedule.shape
+    half = mask.shape[0] // 2
+    framed = np.full((height + 2 * half, width + 2 * half), -1, dtype=np.int64)
+    framed[half : half + height, half : half + width] = schedule
+    for dy, dx in zip(*_tap_offsets(mask), strict=True):
+        yield framed[half + dy : half + dy + height, half + dx : half + dx + width]
+
+
+def schedule_violations(schedule: np.ndarray, mask: Tensor) -> np.ndarray:
+    """``H×W`` bool: positions with an unmasked tap inside the latent in a front ``>= t``."""
+    bad = np.zeros(schedule.shape, dtype=bool)
+    for neighbour in _neighbour_fronts(schedule, mask):
+        bad |= neighbour >= schedule
+    return bad
+
+
+def _context_positions(schedule: np.ndarray, mask: Tensor) -> np.ndarray:
+    """``H×W`` bool: positions with an unmasked tap inside the latent in an earlier front."""
+    seen = np.zeros(schedule.shape, dtype=bool)
+    for neighbour in _neighbour_fronts(schedule, mask):
+        seen |= (neighbour >= 0) & (neighbour < schedule)
+    return seen
+
+
+class PointwiseNet(nn.Sequential):
+    """1×1 convolutions of the given widths with leaky ReLUs between them.
+
+    ``forward`` maps ``B×C_in×H×W → B×C_out×H×W``; :meth:`rows` applies the same map to the
+    rows of an ``R×C_in`` matrix by matrix products, far cheaper than convolutions on the
+    few positions of a front.
+    """
+
+    def __init__(self, widths: tuple[int, ...]) -> None:
+        layers: list[nn.Module] = []
+        for width_in, width_out in zip(widths[:-1], widths[1:], strict=True):
+            layers += [conv(width_in, width_out, 1, 1), nn.LeakyReLU(inplace=True)]
+        super().__init__(*layers[:-1])
+
+    def rows(self, x: Tensor) -> Tensor:
+        """``R×C_in → R×C_out``."""
+        for layer in self:
+            if isinstance(layer, nn.Conv2d):
+                x = F.linear(x, layer.weight.flatten(1), layer.bias)
+            else:
+                x = layer(x)
+        return x
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block, restoring the caller's count after.
+
+    The per-front products are small: threads barely help them and, on a busy machine, make
+    them many times slower. One thread also makes the parameters independent of the
+    caller's thread count, so a file decodes the same whatever ``torch.set_num_threads``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class Front:
+    """The positions of one front of an ``H×W`` latent (``n`` of them).
+
+    Attributes:
+        flat: ``(n,)`` indexes ``i·W + j``.
+        padded: ``(n,)`` indexes into the ``(H + 2p)×(W + 2p)`` padded latent, ``p = k//2``.
+        taps: ``(n·T,)`` padded indexes of the unmasked taps, position-major; ``None`` when
+            no position of the front has a tap in an earlier front (the context is then
+            the bias alone, which is also what gathering the all-zero taps would give).
+    """
+
+    flat: Tensor
+    padded: Tensor
+    taps: Tensor | None
+
+
+class ContextLatentCodec(ConditionalLatentCodec):
+    """Context model coded front by front; subclasses choose the mask and the schedule.
+
+    Args:
+        channels: latent channels ``C``.
+        side_channels: channels ``S`` of the side input.
+        head: how parameters become quantization, likelihoods and coding.
+        kernel: masked convolution size ``k`` (its output has ``2C`` channels).
+        hidden: widths of the hidden 1×1 layers of ``e`` (default ``10C/3, 8C/3``).
+    """
+
+    mask_type: MaskType
+
+    def __init__(
+        self,
+        channels: int,
+        side_channels: int,
+        head: EntropyHead,
+        kernel: int = 5,
+        hidden: tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        self.channels = channels
+        self.head = head
+        self.context = MaskedConv2d(channels, 2 * channels, kernel, self.mask_type)
+        widths = (
+            side_channels + 2 * channels,
+            *(hidden or (10 * channels // 3, 8 * channels // 3)),
+        )
+        self.entropy_parameters = PointwiseNet((*widths, head.params_per_channel * channels))
+
+    def schedule(self, height: int, width: int) -> np.ndarray:
+        """``H×W`` int64 front number of every position."""
+        raise NotImplementedError
+
+    def training_context(self, noisy: Tensor) -> Tensor:
+        """The one-pass context used in training, ``B×2C×H×W`` from noisy ``ŷ``."""
+        raise NotImplementedError
+
+    def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
+        if not self.training:
+            y_hat, params = self._run(y, side, lambda y_f, p: self.head.quantize(y_f, p, "round"))
+            return LatentOutput(y_hat, {"y": self.head.likelihood(y_hat, params)})
+        rate_mode, pass_mode = training_modes(self)
+        noisy = quantize(y, rate_mode)
+        params = self.entropy_parameters(torch.cat([side, self.training_context(noisy)], dim=1))
+        y_hat = self.head.quantize(y, params, pass_mode)
+        return LatentOutput(y_hat, {"y": self.head.likelihood(noisy, params)})
+
+    def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:
+        encoder = Encoder()
+        y_hat, _ = self._run(y, side, lambda y_f, p: self.head.encode(encoder, y_f, p))
+        return encoder.to_bytes(), y_hat
+
+    def decompress(self, data: bytes, side: Tensor) -> Tensor:
+        decoder = Decoder(data)
+        return self._run(None, side, lambda _, p: self.head.decode(decoder, p))[0]
+
+    def fronts(self, height: int, width: int) -> list[Front]:
+        """The fronts of an ``H×W`` latent in coding order (see module docstring).
+
+        Raises :class:`ValueError` if the schedule gives a position part of its masked
+        neighbourhood only.
+        """
+        mask = self.context.mask
+        schedule = self.schedule(height, width)
+        with_context = _context_positions(schedule, mask)
+        partial = with_context & schedule_violations(schedule, mask)
+        if partial.any():
+            i, j = np.argwhere(partial)[0]
+            raise ValueError(f"schedule gives position ({i}, {j}) part of its context only")
+        half = mask.shape[0] // 2
+        padded_width = width + 2 * half
+        dy, dx = _tap_offsets(mask)
+        tap_shift = dy * padded_width + dx
+        order = np.argsort(schedule, axis=None, kind="stable")
+        starts = np.flatnonzero(np.diff(schedule.ravel()[order])) + 1
+        fronts = []
+        for flat in np.split(order, starts):
+            padded = (flat // width + half) * padded_width + flat % width + half
+            taps = (padded[:, None] + tap_shift).ravel() if with_context.flat[flat].any() else None
+            fronts.append(
+                Front(
+                    torch.from_numpy(flat),
+                    torch.from_numpy(padded),
+                    None if taps is None else torch.from_numpy(taps),
+                )
+            )
+        return fronts
+
+    def _run(self, y: Tensor | None, side: Tensor, step: Step) -> tuple[Tensor, Tensor]:
+        """Visit the fronts in order; returns ``ŷ`` (``B×C×H×W``) and params (``B×P·C×H×W``).
+
+        Inside the loop tensors are position-major: the ``n`` positions of a front in ``B``
+        images are ``B·n`` rows, handed to ``step`` as a batch of ``(B·n)×·×1×1`` tensors.
+        """
+        batch, _, height, width = side.shape
+        half = self.context.kernel_size[0] // 2
+        padded = (height + 2 * half, width + 2 * half)
+        y_hat = side.new_zeros(batch, padded[0] * padded[1], self.channels)
+        params = side.new_zeros(batch, height * width, self.head.params_per_channel * self.channels)
+        side_rows = _rows(side)
+        y_rows = None if y is None else _rows(y)
+        weight, bias = self._tap_weight()
+        with single_threaded():
+            for front in self.fronts(height, width):
+                front_params = self._front_params(front, y_hat, side_rows, weight, bias)
+                y_front = None if y_rows is None else _gather(y_rows, front.flat)[:, :, None, None]
+                values = step(y_front, front_params[:, :, None, None])
+                y_hat.index_copy_(1, front.padded, values.reshape(batch, -1, self.channels))
+                params.index_copy_(1, front.flat, front_params.reshape(batch, -1, params.shape[2]))
+        y_hat = y_hat.transpose(1, 2).reshape(batch, self.channels, *padded)
+        y_hat = y_hat[:, :, half : half + height, half : half + width].contiguous()
+        return y_hat, params.transpose(1, 2).reshape(batch, -1, height, width)
+
+    def _front_params(
+        self, front: Front, y_hat: Tensor, side_rows: Tensor, weight: Tensor, bias: Tensor
+    ) -> Tensor:
+        """``e([side, ctx])`` at the front's positions, ``(B·n)×P·C``.
+
+        ``y_hat`` is the padded ``B×(H+2p)(W+2p)×C`` latent decoded so far; the context is
+        ``taps @ weight + bias`` with the ``(B·n)×(T·C)`` gathered tap rows.
+        """
+        rows = y_hat.shape[0] * len(front.flat)
+        if front.taps is None:
+            ctx = bias.expand(rows, -1)
+        else:
+            ctx = torch.addmm(bias, y_hat.index_select(1, front.taps).reshape(rows, -1), weight)
+        return self.entropy_parameters.rows(torch.cat([_gather(side_rows, front.flat), ctx], 1))
+
+    def _tap_weight(self) -> tuple[Tensor, Tensor]:
+        """The masked convolution as ``(T·C)×2C`` weight rows (tap-major) and its bias."""
+        taps = self.context.mask.flatten().nonzero().squeeze(1)
+        weight = self.context.weight.flatten(2)[:, :, taps]  # 2C×C×T
+        return weight.permute(2, 1, 0).reshape(-1, weight.shape[0]).contiguous(), self.context.bias
+
+
+def _rows(x: Tensor) -> Tensor:
+    """``B×C×H×W → B×HW×C`` (contiguous, position-major)."""
+    return x.flatten(2).transpose(1, 2).contiguous()
+
+
+def _gather(rows: Tensor, index: Tensor) -> Tensor:
+    """Rows ``index`` of each image of ``B×L×C`` rows, as ``(B·n)×C``."""
+    return rows.index_select(1, index).flatten(0, 1)
+
+
+class SerialContextLatentCodec(ContextLatentCodec):
+    """Minnen 2018 joint autoregressive model: mask A, wavefronts ``t = a·i + j`` (``a = 3``)."""
+
+    mask_type = "A"
+
+    def schedule(self, height: int, width: int) -> np.ndarray:
+        rows, cols = np.indices((height, width))
+        return wavefront_slope(self.context.mask) * rows + cols
+
+    def training_context(self, noisy: Tensor) -> Tensor:
+        return self.context(noisy)
