@@ -25,7 +25,7 @@ from licodec.components.latent.context import (
     schedule_violations,
     wavefront_slope,
 )
-from licodec.components.latent.heads import MeanScaleHead, MixtureHead
+from licodec.components.latent.heads import EntropyHead, MeanScaleHead, MixtureHead
 from licodec.components.layers import MaskedConv2d, kernel_mask
 from licodec.core.image import crop, pad_to_multiple
 from licodec.models import MSE_LAMBDAS, CompressionModel, build, spec
@@ -34,7 +34,9 @@ KODIM01 = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / "k
 CONTEXT_MODELS = ["mbt2018", "mbt2018-ckbd", "cheng2020-anchor", "cheng2020-attn", "cheng2020-ckbd"]
 
 
-def loud_model(name: str, quality: int = 1, gain: float = 30.0, scale: float = 2.0):
+def loud_model(
+    name: str, quality: int = 1, gain: float = 30.0, scale: float = 2.0
+) -> CompressionModel:
     """Seeded untrained model whose latents and predicted scales are a few units wide."""
     torch.manual_seed(0)
     model = build(name, quality).eval()
@@ -86,7 +88,9 @@ def test_decode_equals_encoder_and_eval_forward(model: CompressionModel, size: t
 @pytest.mark.parametrize("codec_type", [SerialContextLatentCodec, CheckerboardLatentCodec])
 @pytest.mark.parametrize("head_type", [MeanScaleHead, MixtureHead])
 @pytest.mark.parametrize("shape", [(7, 5), (1, 9), (9, 1), (1, 1)])
-def test_latent_codec_round_trip(codec_type, head_type, shape: tuple) -> None:
+def test_latent_codec_round_trip(
+    codec_type: type[ContextLatentCodec], head_type: type[EntropyHead], shape: tuple
+) -> None:
     torch.manual_seed(1)
     codec = codec_type(8, 16, head_type()).eval()
     for module in codec.modules():
@@ -231,7 +235,9 @@ def _one_pass_params(codec: ContextLatentCodec, y_hat: Tensor, side: Tensor) -> 
 
 
 @pytest.mark.parametrize("codec_type", [SerialContextLatentCodec, CheckerboardLatentCodec])
-def test_fronts_see_what_training_sees(codec_type, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fronts_see_what_training_sees(
+    codec_type: type[ContextLatentCodec], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Front-by-front parameters equal the one-pass (training) ones; a wrong order does not."""
     torch.manual_seed(2)
     codec = codec_type(6, 12, MixtureHead()).eval()
