@@ -88,6 +88,12 @@ class CompressionModel(nn.Module):
         """The decoded latent ``ŷ`` (1×C×H/stride×W/stride of the padded image)."""
         return self.latent_codec.decompress(sections, self.latent_shape(height, width))
 
+    @torch.no_grad()
+    def decompress_latent_batch(self, files: list[list[bytes]], height: int, width: int) -> Tensor:
+        """``ŷ`` of several files of ``height``×``width`` images decoded as one batch
+        (``B×C×…``): the parameter networks run on all of them at once."""
+        return self.latent_codec.decompress_batch(files, self.latent_shape(height, width))
+
     def latent_shape(self, height: int, width: int) -> tuple[int, int]:
         """Spatial size of ``y`` for an image of ``height``×``width`` pixels (after padding)."""
         padded_h = -(-height // self.pad_multiple) * self.pad_multiple

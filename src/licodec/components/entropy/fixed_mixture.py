@@ -19,7 +19,8 @@ numpy arrays, on tables that are stored with the weights:
   :func:`~licodec.components.entropy.tables.quantize_masses`;
 * **windows** as in the float model: centre ``c = round(Σ E_k m_k / Σ E_k)`` (integer
   division), half-width ``R`` the smallest power of two (1 to ``max_radius``) covering
-  ``|μ_k − c| + t·s_k`` for every component with ``E_k · 2^14 ≥ Σ E``, ``t`` rounded to
+  ``|μ_k − c| + t·s_k`` for every component of nonzero integer weight (``w_k ≳ 2^-17`` of
+  the largest; lighter ones still add their mass inside the window), ``t`` rounded to
   ``1/256``.
 
 Interpolation error of ``Φ`` is below ``φ''·2^-20/8 < 10^-7``, far below a count's
@@ -130,7 +131,7 @@ class FixedPointMixture(DataSizedBuffers):
         reach = np.abs(mean - (centre * one)[:, None]) + (
             (scale * self.tail) >> (SCALE_FRAC_BITS - MEAN_FRAC_BITS + TAIL_BITS)
         )
-        need = np.where(weight << 14 >= total[:, None], reach, 0).max(axis=1)
+        need = np.where(weight > 0, reach, 0).max(axis=1)
         radius = np.ones_like(need)
         while (grow := (radius * one < need) & (radius < self.max_radius)).any():
             radius = np.where(grow, 2 * radius, radius)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 from licodec.components.quant import QuantMode
@@ -74,6 +75,11 @@ class LatentCodec(nn.Module):
     ) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    def decompress_batch(self, files: list[list[bytes]], shape: tuple[int, int]) -> Tensor:
+        """``ŷ`` of several images of the same latent ``shape`` at once, ``B×C×H×W`` (each
+        file's sections are its own streams). Codecs with networks run them on the batch."""
+        return torch.cat([self.decompress(sections, shape) for sections in files])
+
 
 class ConditionalLatentCodec(nn.Module):
     """Codes a latent given side information ``side`` (one section).
@@ -111,6 +117,10 @@ class ConditionalLatentCodec(nn.Module):
 
     def decompress(self, data: bytes, side: Tensor) -> Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def decompress_batch(self, data: list[bytes], side: Tensor) -> Tensor:
+        """Decode one stream per image of the batch ``side`` (``B×S×H×W``) → ``B×C×H×W``."""
+        return torch.cat([self.decompress(d, side[i : i + 1]) for i, d in enumerate(data)])
 
 
 def training_modes(module: nn.Module) -> tuple[QuantMode, QuantMode]:

@@ -41,6 +41,15 @@ full-image masked convolution would sum in another order; it is used only in tra
 **Training** is the usual one-pass relaxation: ``ỹ = y + u`` (``u ~ U(−½, ½)``) feeds the
 masked convolution over the whole latent at once and the rate term; the value passed on is
 the straight-through rounding of the head.
+
+**Integer path** (bit-exact on any machine, thread count or batch). When the side input is
+fixed point (int64, from the hyper-synthesis' fixed-point twin), the same front loop runs
+on integers: ``ŷ · 2^f`` (``f`` the head's ``value_frac_bits``) is gathered at the taps and
+multiplied by the masked convolution's integer weights (exact float64, see
+:mod:`licodec.components.fixedpoint.arith`) and requantized (``context_int``), ``e`` runs as
+integer 1×1 layers (``entropy_parameters_int``) and the head codes from integer parameters.
+Both twins are built by :meth:`ContextLatentCodec.calibrate` from the one-pass context
+(:meth:`ContextLatentCodec.training_context`) on the float path's ``ŷ``.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.fixedpoint import IntegerNetwork
 from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, training_modes
 from licodec.components.latent.heads import EntropyHead
 from licodec.components.layers import MaskedConv2d, conv
@@ -63,6 +73,18 @@ from licodec.components.quant import quantize
 
 Step = Callable[[Tensor | None, Tensor], Tensor]
 """``(y at the front or None, params at the front) → ŷ at the front``, all ``B×·×1×n``."""
+
+FrontContext = Callable[[Tensor | None, int], Tensor]
+"""``(gathered tap rows or None, row count) → context rows``, the masked convolution at a
+front (``None``: no tap there is decoded yet, the context is the bias)."""
+
+CONTEXT_INPUT_BITS = 20
+"""Integer-path inputs of the masked convolution, ``ŷ · 2^f``, are clamped to 20 bits
+(``|ŷ| < 2048`` for mean-scale heads): far beyond trained latents, and it keeps the
+accumulator bound near ``2^38`` for ``C = 320``, leaving requantization ~14 bits."""
+
+PARAM_BITS = 32
+"""Bits of the integer-path entropy parameters."""
 
 
 def _tap_offsets(mask: Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -200,6 +222,34 @@ class ContextLatentCodec(ConditionalLatentCodec):
             *(hidden or (10 * channels // 3, 8 * channels // 3)),
         )
         self.entropy_parameters = PointwiseNet((*widths, head.params_per_channel * channels))
+        self.context_int = IntegerNetwork(self.context, input_bits=CONTEXT_INPUT_BITS)
+        self.entropy_parameters_int = IntegerNetwork(
+            self.entropy_parameters, output_bits=PARAM_BITS
+        )
+
+    @property
+    def calibrated(self) -> bool:
+        return self.context_int.calibrated and self.entropy_parameters_int.calibrated
+
+    @torch.no_grad()
+    def calibrate(self, ys: list[Tensor], sides: list[Tensor], side_unit: Tensor) -> None:
+        """Build ``context_int`` and ``entropy_parameters_int`` from the float path's ``ŷ`` of
+        ``ys``, its one-pass context and the float ``sides`` (fixed-point unit ``side_unit``)."""
+        y_hats = [self(y, side).y_hat for y, side in zip(ys, sides, strict=True)]
+        value_unit = torch.full((self.channels,), 2.0**-self.head.value_frac_bits)
+        context_unit = self.context_int.calibrate(
+            self.context, y_hats, value_unit, run=self.training_context
+        )
+        inputs = [
+            torch.cat([side, self.training_context(y_hat)], dim=1)
+            for y_hat, side in zip(y_hats, sides, strict=True)
+        ]
+        self.entropy_parameters_int.calibrate(
+            self.entropy_parameters,
+            inputs,
+            torch.cat([side_unit.cpu(), context_unit]),
+            self.head.param_units(self.channels),
+        )
 
     def schedule(self, height: int, width: int) -> np.ndarray:
         """``H×W`` int64 front number of every position."""
@@ -227,6 +277,19 @@ class ContextLatentCodec(ConditionalLatentCodec):
     def decompress(self, data: bytes, side: Tensor) -> Tensor:
         decoder = Decoder(data)
         return self._run(None, side, lambda _, p: self.head.decode(decoder, p))[0]
+
+    def decompress_batch(self, data: list[bytes], side: Tensor) -> Tensor:
+        """One front loop for the whole batch; image ``b``'s rows (the ``b``-th of ``B`` equal
+        blocks of each front) are read from its own stream."""
+        decoders = [Decoder(d) for d in data]
+
+        def step(_: Tensor | None, params: Tensor) -> Tensor:
+            blocks = params.chunk(len(decoders))
+            return torch.cat(
+                [self.head.decode(d, p) for d, p in zip(decoders, blocks, strict=True)]
+            )
+
+        return self._run(None, side, step)[0]
 
     def fronts(self, height: int, width: int) -> list[Front]:
         """The fronts of an ``H×W`` latent in coding order (see module docstring).
@@ -265,46 +328,71 @@ class ContextLatentCodec(ConditionalLatentCodec):
 
         Inside the loop tensors are position-major: the ``n`` positions of a front in ``B``
         images are ``B·n`` rows, handed to ``step`` as a batch of ``(B·n)×·×1×1`` tensors.
+        A fixed-point (int64) ``side`` runs the integer path: ``ŷ`` is then kept in float64
+        (exact) and returned as float32, the parameters are int64.
         """
         batch, _, height, width = side.shape
+        integer = side.dtype == torch.int64
         half = self.context.kernel_size[0] // 2
         padded = (height + 2 * half, width + 2 * half)
-        y_hat = side.new_zeros(batch, padded[0] * padded[1], self.channels)
+        dtype = torch.float64 if integer else side.dtype
+        y_hat = side.new_zeros(batch, padded[0] * padded[1], self.channels, dtype=dtype)
         params = side.new_zeros(batch, height * width, self.head.params_per_channel * self.channels)
-        side_rows = _rows(side)
+        side_rows = _rows(side.to(dtype))
         y_rows = None if y is None else _rows(y)
-        weight, bias = self._tap_weight()
+        context, parameters = self._integer_path() if integer else self._float_path()
         with single_threaded():
             for front in self.fronts(height, width):
-                front_params = self._front_params(front, y_hat, side_rows, weight, bias)
+                rows = batch * len(front.flat)
+                taps = None
+                if front.taps is not None:
+                    taps = y_hat.index_select(1, front.taps).reshape(rows, -1)
+                inputs = torch.cat([_gather(side_rows, front.flat), context(taps, rows)], 1)
+                front_params = parameters(inputs)
                 y_front = None if y_rows is None else _gather(y_rows, front.flat)[:, :, None, None]
                 values = step(y_front, front_params[:, :, None, None])
                 y_hat.index_copy_(1, front.padded, values.reshape(batch, -1, self.channels))
                 params.index_copy_(1, front.flat, front_params.reshape(batch, -1, params.shape[2]))
         y_hat = y_hat.transpose(1, 2).reshape(batch, self.channels, *padded)
         y_hat = y_hat[:, :, half : half + height, half : half + width].contiguous()
+        if integer:
+            y_hat = y_hat.float()
         return y_hat, params.transpose(1, 2).reshape(batch, -1, height, width)
 
-    def _front_params(
-        self, front: Front, y_hat: Tensor, side_rows: Tensor, weight: Tensor, bias: Tensor
-    ) -> Tensor:
-        """``e([side, ctx])`` at the front's positions, ``(B·n)×P·C``.
+    def _float_path(self) -> tuple[FrontContext, Callable[[Tensor], Tensor]]:
+        """The masked convolution at a front (``taps @ weight + bias``) and ``e``, in float."""
+        weight, bias = _tap_weight(self.context.weight, self.context.mask), self.context.bias
 
-        ``y_hat`` is the padded ``B×(H+2p)(W+2p)×C`` latent decoded so far; the context is
-        ``taps @ weight + bias`` with the ``(B·n)×(T·C)`` gathered tap rows.
-        """
-        rows = y_hat.shape[0] * len(front.flat)
-        if front.taps is None:
-            ctx = bias.expand(rows, -1)
-        else:
-            ctx = torch.addmm(bias, y_hat.index_select(1, front.taps).reshape(rows, -1), weight)
-        return self.entropy_parameters.rows(torch.cat([_gather(side_rows, front.flat), ctx], 1))
+        def context(taps: Tensor | None, rows: int) -> Tensor:
+            return bias.expand(rows, -1) if taps is None else torch.addmm(bias, taps, weight)
 
-    def _tap_weight(self) -> tuple[Tensor, Tensor]:
-        """The masked convolution as ``(T·C)×2C`` weight rows (tap-major) and its bias."""
-        taps = self.context.mask.flatten().nonzero().squeeze(1)
-        weight = self.context.weight.flatten(2)[:, :, taps]  # 2C×C×T
-        return weight.permute(2, 1, 0).reshape(-1, weight.shape[0]).contiguous(), self.context.bias
+        return context, self.entropy_parameters.rows
+
+    def _integer_path(self) -> tuple[FrontContext, Callable[[Tensor], Tensor]]:
+        """The same on integers: taps ``ŷ · 2^f`` (exact) times the integer weights, the bias
+        and activation added by the integer layer's requantization; ``e`` on integers."""
+        if not self.calibrated:
+            raise RuntimeError("the context model's integer path is not calibrated")
+        layer = self.context_int.convs[0]
+        weight = _tap_weight(layer.weight.to(torch.float64), self.context.mask)
+        scale, limit = 2.0**self.head.value_frac_bits, self.context_int.input_limit
+
+        def context(taps: Tensor | None, rows: int) -> Tensor:
+            if taps is None:
+                acc = weight.new_zeros(rows, weight.shape[1])
+            else:
+                acc = (taps * scale).clamp_(-limit, limit) @ weight
+            return layer.requantize(acc, channel_dim=-1)
+
+        return context, self.entropy_parameters_int.rows
+
+
+def _tap_weight(weight: Tensor, mask: Tensor) -> Tensor:
+    """A masked convolution's ``2C×C×k×k`` ``weight`` as ``(T·C)×2C`` rows of its ``T``
+    unmasked taps (tap-major): gathered tap rows times it give the convolution there."""
+    taps = mask.flatten().nonzero().squeeze(1)
+    rows = weight.flatten(2)[:, :, taps]  # 2C×C×T
+    return rows.permute(2, 1, 0).reshape(-1, rows.shape[0]).contiguous()
 
 
 def _rows(x: Tensor) -> Tensor:

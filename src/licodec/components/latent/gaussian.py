@@ -20,6 +20,13 @@ MEAN_FRAC_BITS = 8
 ``|ŷ| < 2^16``; the offset from the float mean is at most 1/512."""
 
 
+def mean_scale_units(channels: int) -> Tensor:
+    """Units of ``2·channels`` fixed-point ``(scales, means)`` channels: ``2^-12`` then
+    ``2^-8`` (float64)."""
+    bits = torch.tensor([SCALE_FRAC_BITS, MEAN_FRAC_BITS], dtype=torch.float64)
+    return torch.exp2(-bits).repeat_interleave(channels)
+
+
 def coding_params(scales: Tensor, means: Tensor | None) -> tuple[Tensor, int | None, Tensor | None]:
     """``(scales, their fraction bits or None, means or None)`` for coding, from float
     parameters (returned as they are) or fixed-point ones (int64: scales keep their integers
@@ -61,11 +68,9 @@ class ScaleLatentCodec(ConditionalLatentCodec):
         return True  # no networks of its own
 
     def side_units(self, channels: int) -> Tensor:
-        fractions = [SCALE_FRAC_BITS, MEAN_FRAC_BITS] if self.mean_scale else [SCALE_FRAC_BITS]
-        bits = torch.tensor(fractions, dtype=torch.float64).repeat_interleave(
-            channels // len(fractions)
-        )
-        return torch.exp2(-bits)
+        if self.mean_scale:
+            return mean_scale_units(channels // 2)
+        return torch.full((channels,), 2.0**-SCALE_FRAC_BITS, dtype=torch.float64)
 
     def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
         scales, means = self.split(side)

@@ -13,15 +13,26 @@ A context model's entropy-parameter network outputs ``P·C`` channels per latent
 Every method takes ``y`` (or ``ŷ``) of shape ``B×C×H×W`` and ``params`` of shape
 ``B×P·C×H×W`` with the same ``H×W`` (a context model passes the positions of one wavefront
 as ``H = 1, W = n``).
+
+**Integer path.** ``encode`` / ``decode`` also take fixed-point ``params`` (int64, in the
+units :meth:`EntropyHead.param_units` gives) and then derive every probability with integer
+arithmetic: table levels of scales by integer thresholds and means ``m / 2^8``
+(:class:`MeanScaleHead`), or integer mixture rows (:class:`MixtureHead`, through
+:class:`~licodec.components.entropy.fixed_mixture.FixedPointMixture`). The ``ŷ`` they return
+is then float64 and ``ŷ · 2^value_frac_bits`` an exact integer, the context model's next
+input.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from licodec.components.entropy import GaussianConditional, GaussianMixtureConditional
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.conditional import ScaleTableConditional
+from licodec.components.entropy.fixed_mixture import FixedPointMixture
+from licodec.components.latent.gaussian import MEAN_FRAC_BITS, coding_params, mean_scale_units
 from licodec.components.quant import QuantMode, quantize
 
 
@@ -29,6 +40,13 @@ class EntropyHead(nn.Module):
     """Interface shared by the heads (see module docstring)."""
 
     params_per_channel: int
+    value_frac_bits: int
+    """In the integer path ``ŷ · 2^value_frac_bits`` is an integer."""
+
+    def param_units(self, channels: int) -> Tensor:
+        """Real value of one integer of each of the ``P·C`` fixed-point parameter channels
+        (float64), for ``C = channels``."""
+        raise NotImplementedError
 
     def scale_slice(self, channels: int) -> slice:
         """The parameter channels (of ``P·C``) holding the scales, e.g. to initialise them."""
@@ -55,6 +73,7 @@ class MeanScaleHead(EntropyHead):
     """``P = 2``: ``ŷ = round(y − μ) + μ``, ``q`` coded under the scale table of ``s``."""
 
     params_per_channel = 2
+    value_frac_bits = MEAN_FRAC_BITS
 
     def __init__(self, conditional: ScaleTableConditional | None = None) -> None:
         super().__init__()
@@ -70,6 +89,9 @@ class MeanScaleHead(EntropyHead):
     def scale_slice(self, channels: int) -> slice:
         return slice(0, channels)
 
+    def param_units(self, channels: int) -> Tensor:
+        return mean_scale_units(channels)
+
     def quantize(self, y: Tensor, params: Tensor, mode: QuantMode) -> Tensor:
         return quantize(y, mode, self.split(params)[1])
 
@@ -78,30 +100,46 @@ class MeanScaleHead(EntropyHead):
         return self.conditional.likelihood(values, scales, means)
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
-        scales, means = self.split(params)
+        scales, frac_bits, means = coding_params(*self.split(params))
         symbols = (y - means).round()
-        self.conditional.encode(encoder, symbols, scales)
+        self.conditional.encode(encoder, symbols, scales, frac_bits)
         return symbols + means
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
-        scales, means = self.split(params)
-        return self.conditional.decode(decoder, scales) + means
+        scales, frac_bits, means = coding_params(*self.split(params))
+        return self.conditional.decode(decoder, scales, frac_bits) + means
 
 
 class MixtureHead(EntropyHead):
     """``P = 3K``: ``ŷ = round(y)`` coded under a ``K``-component Gaussian mixture."""
 
+    value_frac_bits = 0
+
     def __init__(self, mixture: GaussianMixtureConditional | None = None) -> None:
         super().__init__()
         self.mixture = mixture if mixture is not None else GaussianMixtureConditional()
         self.params_per_channel = 3 * self.mixture.components
+        self.fixed = FixedPointMixture(
+            self.mixture.components,
+            self.mixture.scale_min,
+            self.mixture.tail,
+            self.mixture.max_radius,
+        )
 
-    def split(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``params`` → ``(means, scales, weights)``, each ``B×K×C×H×W``."""
+    def blocks(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``params`` → ``(logits, means, scales)``, each ``B×K×C×H×W``."""
         batch, _, height, width = params.shape
         shape = (batch, self.mixture.components, -1, height, width)
         logits, means, scales = (p.reshape(shape) for p in params.chunk(3, dim=1))
+        return logits, means, scales
+
+    def split(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``params`` → ``(means, scales, weights)``, each ``B×K×C×H×W``."""
+        logits, means, scales = self.blocks(params)
         return means, scales, logits.softmax(dim=1)
+
+    def param_units(self, channels: int) -> Tensor:
+        return self.fixed.param_units(self.mixture.components * channels)
 
     def scale_slice(self, channels: int) -> slice:
         components = self.mixture.components
@@ -115,8 +153,13 @@ class MixtureHead(EntropyHead):
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
         values = y.round()
+        if params.dtype == torch.int64:
+            self.fixed.encode(encoder, values, *self.blocks(params))
+            return values.to(torch.float64)
         self.mixture.encode(encoder, values, *self.split(params))
         return values
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
+        if params.dtype == torch.int64:
+            return self.fixed.decode(decoder, *self.blocks(params)).to(torch.float64)
         return self.mixture.decode(decoder, *self.split(params))

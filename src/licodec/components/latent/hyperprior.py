@@ -79,7 +79,11 @@ class HyperpriorLatentCodec(LatentCodec):
         return [*z_sections, y_bytes], y_hat
 
     def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
+        return self.decompress_batch([sections], shape)
+
+    def decompress_batch(self, files: list[list[bytes]], shape: tuple[int, int]) -> Tensor:
         z_shape = (shape[0] // self.hyper_stride, shape[1] // self.hyper_stride)
         n_z = self.z_codec.n_sections
-        z_hat = self.z_codec.decompress(sections[:n_z], z_shape)
-        return self.y_codec.decompress(sections[n_z], self._synthesise(z_hat))
+        z_hat = self.z_codec.decompress_batch([sections[:n_z] for sections in files], z_shape)
+        side = self._synthesise(z_hat)
+        return self.y_codec.decompress_batch([sections[n_z] for sections in files], side)
