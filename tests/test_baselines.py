@@ -142,6 +142,18 @@ def test_psnr_and_rate_increase_with_quality(
     assert psnrs[-1] > 30.0
 
 
+def test_avif_falls_back_to_imagecodecs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import features
+
+    monkeypatch.setattr(features, "check", lambda name: False)
+    codec = get_codec("avif")
+    assert "imagecodecs" in codec.version()
+    image = smooth_image(48, 64)
+    coded = codec.code(image, 60)
+    assert coded.data[4:12] == b"ftypavif"
+    assert psnr_uint8(image, coded.decoded) > 30.0
+
+
 # --------------------------------------------------------------------------- ffmpeg codecs
 
 

@@ -548,7 +548,11 @@ class HevcCodec(_FfmpegCodec):
 
 
 class VvcCodec(_FfmpegCodec):
-    """VVC intra 4:2:0 10-bit with vvenc (Fraunhofer's fast VVC encoder)."""
+    """VVC intra 4:2:0 10-bit with vvenc (Fraunhofer's fast VVC encoder).
+
+    Preset ``fast``: on six Kodak images (QP 20–44) it costs +4.0 % BD-rate (PSNR) against
+    vvenc's default ``medium`` at about a third of the encoding time; ``faster`` costs +13 %.
+    """
 
     name = "vvc-420"
     label = "VVC 4:2:0 (vvenc)"
