@@ -106,8 +106,8 @@ def ulp_noise(model: CompressionModel, seed: int) -> Iterator[None]:
 
 def test_requantization_rounds_half_up_and_stays_exact_in_float64() -> None:
     acc = torch.tensor([-6, -5, -3, -1, 1, 3, 5, 6], dtype=torch.float64)
-    one = torch.tensor(1.0, dtype=torch.float64)
-    assert requantize(acc, one, one).tolist() == [-3, -2, -1, 0, 1, 2, 3, 3]  # ⌊acc/2 + ½⌋
+    half = torch.tensor(0.5, dtype=torch.float64)  # M = 1, S = 1
+    assert requantize(acc, half, half).tolist() == [-3, -2, -1, 0, 1, 2, 3, 3]  # ⌊acc/2 + ½⌋
     ratio = np.array([1e-6, 0.37, 1.0, 250.0])
     bound = np.array([2**40, 2**34, 2**20, 2**30])
     multiplier, shift = fixed_multiplier(ratio, bound)

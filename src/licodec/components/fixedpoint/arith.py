@@ -13,15 +13,17 @@ when ``Σ_i |w_i| · L + |b| < 2^53`` for each output (``L`` the input limit, se
 order, blocking, vectorisation, fused multiply-adds, thread count or batch size: the result
 is the exact integer accumulator on every machine.
 
-**Requantization.** The accumulator ``acc`` (unit ``u_acc[c]``) becomes the output integer
-of unit ``u_out[c]`` through ``round(acc · r)`` with ``r = u_acc / u_out``, computed as
+**Requantization.** The accumulator ``acc`` (unit ``u_acc[c]``, bias included) becomes the
+output integer of unit ``u_out[c]`` through ``round(acc · r)`` with ``r = u_acc / u_out``,
+computed as
 
-    out = ⌊(acc · M + 2^(S−1)) / 2^S⌋        (round half up),   M / 2^S ≈ r,
+    out = ⌊acc · (M · 2^−S) + ½⌋ = ⌊(acc · M + 2^(S−1)) / 2^S⌋    (round half up),
 
-with integers ``M`` and ``S`` from :func:`fixed_multiplier`, which keeps
-``bound · M + 2^(S−1) < 2^53``: the product and the sum are exact integers, the division by
-a power of two is exact, and the floor of an exact value is exact. ``M`` keeps as many bits
-of ``r`` as the accumulator bound leaves room for.
+with integers ``M ≈ r · 2^S`` and ``S`` from :func:`fixed_multiplier`, which keeps
+``|acc| · M < 2^52``. ``M · 2^−S`` is an exact float64; the product is the integer
+``acc · M`` (below ``2^52``) times a power of two, so exact; adding ½ gives a numerator
+below ``2^53`` over ``2^S``, exact again; the floor of an exact value is exact. ``M`` keeps
+as many bits of ``r`` as the accumulator bound leaves room for.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def fixed_multiplier(ratio: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, 
     return multiplier, shift
 
 
-def requantize(acc: Tensor, multiplier: Tensor, half: Tensor) -> Tensor:
-    """``⌊(acc · M + 2^(S−1)) / 2^S⌋`` on integer-valued float64, with ``half = 2^(S−1)``
-    (``M`` and ``half`` float64, broadcast against ``acc``); exact, see the module docstring."""
-    return torch.floor((acc * multiplier + half) / (2 * half))
+def requantize(acc: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+    """``⌊acc · m + ½⌋`` with ``m = positive`` where ``acc >= 0``, else ``negative`` (each an
+    exact ``M · 2^−S``, broadcast against ``acc``); exact, see the module docstring."""
+    return (acc * torch.where(acc >= 0, positive, negative)).add_(0.5).floor_()

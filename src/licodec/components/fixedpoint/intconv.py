@@ -46,9 +46,10 @@ class IntegerConv(DataSizedBuffers):
     the multiplier's precision (no dyadic stand-in such as 1/8, whose RD cost would need
     measuring, is used).
 
-    ``acc`` is computed by ``F.conv2d`` / ``F.conv_transpose2d`` / a matrix product and the
-    requantization by float64 operations on integer-valued tensors; :meth:`quantize` checks
-    the accumulator bound ``Σ|W_q|·L_in + |b_q| < 2^53`` and picks ``M``, ``S`` so that all of
+    ``acc`` is computed by ``F.conv2d`` / ``F.conv_transpose2d`` / a matrix product (bias
+    included) and the requantization by float64 operations on integer-valued tensors;
+    :meth:`quantize` checks the accumulator bound ``Σ|W_q|·L_in + |b_q| < 2^53`` and picks
+    ``M``, ``S`` so that all of
     it is exact on any machine (see :mod:`licodec.components.fixedpoint.arith`).
 
     Buffers, empty until :meth:`quantize` and saved with the weights: ``weight`` (integers in
@@ -150,46 +151,46 @@ class IntegerConv(DataSizedBuffers):
         self.multiplier = torch.from_numpy(np.stack([positive, negative]))
         self.shift = torch.from_numpy(shift)
 
-    def _float64(self) -> tuple[Tensor, ...]:
-        """``(weight, bias, M⁺, M⁻, 2^(S−1))`` as float64 (exact: integers below 2^53),
-        converted once per set of buffers (quantized, loaded or moved)."""
+    def float_parameters(self) -> tuple[Tensor, ...]:
+        """``(weight, bias, M⁺·2^−S, M⁻·2^−S)`` as float64, all exact (integers below 2^53
+        and integers times powers of two), converted once per set of buffers (quantized,
+        loaded or moved)."""
         buffers = (self.weight, self.bias, self.multiplier, self.shift)
         cached = self._cache
         if cached is None or any(a is not b for a, b in zip(cached[0], buffers, strict=True)):
-            half = torch.ones_like(self.shift) << (self.shift - 1)
-            converted = tuple(
-                t.to(torch.float64) for t in (self.weight, self.bias, *self.multiplier, half)
-            )
-            self._cache = cached = (buffers, converted)
+            power = (torch.ones_like(self.shift) << self.shift).to(torch.float64)
+            positive, negative = (m.to(torch.float64) / power for m in self.multiplier)
+            converted = (self.weight.to(torch.float64), self.bias.to(torch.float64))
+            self._cache = cached = (buffers, (*converted, positive, negative))
         return cached[1]
 
     def forward(self, x: Tensor) -> Tensor:
         """Integer-valued float64 ``B×I×H×W`` → integer-valued float64 ``B×O×H'×W'``."""
-        weight = self._float64()[0]
+        weight, bias = self.float_parameters()[:2]
         with exact_backend(x):
             if self.transposed:
                 acc = F.conv_transpose2d(
-                    x, weight, None, self.stride, self.padding, self.output_padding, 1,
+                    x, weight, bias, self.stride, self.padding, self.output_padding, 1,
                     self.dilation,
                 )  # fmt: skip
             else:
-                acc = F.conv2d(x, weight, None, self.stride, self.padding, self.dilation)
+                acc = F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation)
         return self.requantize(acc, channel_dim=1)
 
     def rows(self, x: Tensor) -> Tensor:
         """A 1×1 convolution on the rows of an integer-valued float64 ``R×I`` matrix → ``R×O``."""
         if self.kernel_size != (1, 1) or self.transposed:
             raise ValueError("rows() applies 1×1 convolutions only")
+        weight, bias = self.float_parameters()[:2]
         with exact_backend(x):
-            acc = x @ self._float64()[0].flatten(1).T
+            acc = torch.addmm(bias, x, weight.flatten(1).T)
         return self.requantize(acc, channel_dim=-1)
 
     def requantize(self, acc: Tensor, channel_dim: int) -> Tensor:
-        """Add the bias to the exact accumulator ``acc`` (integer-valued float64 without the
-        bias), apply the activation and requantize → integer-valued float64, output unit."""
+        """Apply the activation to the exact accumulator ``acc`` (integer-valued float64, bias
+        included) and requantize → integer-valued float64 in the output unit."""
         shape = [1] * acc.dim()
         shape[channel_dim] = -1
-        _, bias, positive, negative, half = (t.reshape(shape) for t in self._float64())
-        acc = acc + bias
-        out = requantize(acc, torch.where(acc >= 0, positive, negative), half)
+        positive, negative = (m.reshape(shape) for m in self.float_parameters()[2:])
+        out = requantize(acc, positive, negative)
         return out.clamp_(-self.output_limit, self.output_limit)

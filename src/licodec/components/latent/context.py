@@ -374,14 +374,15 @@ class ContextLatentCodec(ConditionalLatentCodec):
         if not self.calibrated:
             raise RuntimeError("the context model's integer path is not calibrated")
         layer = self.context_int.convs[0]
-        weight = _tap_weight(layer.weight.to(torch.float64), self.context.mask)
+        weight, bias = layer.float_parameters()[:2]
+        weight = _tap_weight(weight, self.context.mask)
         scale, limit = 2.0**self.head.value_frac_bits, self.context_int.input_limit
 
         def context(taps: Tensor | None, rows: int) -> Tensor:
             if taps is None:
-                acc = weight.new_zeros(rows, weight.shape[1])
+                acc = bias.expand(rows, -1)
             else:
-                acc = (taps * scale).clamp_(-limit, limit) @ weight
+                acc = torch.addmm(bias, (taps * scale).clamp_(-limit, limit), weight)
             return layer.requantize(acc, channel_dim=-1)
 
         return context, self.entropy_parameters_int.rows
