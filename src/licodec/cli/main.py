@@ -13,7 +13,19 @@ import sys
 from licodec import __version__
 from licodec.errors import LicodecError
 
-SUBCOMMANDS = ("encode", "decode", "info", "zoo", "eval", "demo", "train", "calibrate")
+SUBCOMMANDS = (
+    "encode",
+    "decode",
+    "info",
+    "zoo",
+    "eval",
+    "baseline",
+    "bdrate",
+    "plot",
+    "demo",
+    "train",
+    "calibrate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
