@@ -146,10 +146,11 @@ class IntegerConv(DataSizedBuffers):
         ratio = (unit / output_unit.cpu().double()).numpy()
         positive, shift = fixed_multiplier(ratio, bound)
         negative = np.round(self.slope * ratio * np.exp2(shift)).astype(np.int64)
-        self.weight = weight_q.movedim(0, out_dim).to(self.weight.dtype).contiguous()
-        self.bias = bias_q
-        self.multiplier = torch.from_numpy(np.stack([positive, negative]))
-        self.shift = torch.from_numpy(shift)
+        device = self.weight.device
+        self.weight = weight_q.movedim(0, out_dim).to(self.weight.dtype).contiguous().to(device)
+        self.bias = bias_q.to(device)
+        self.multiplier = torch.from_numpy(np.stack([positive, negative])).to(device)
+        self.shift = torch.from_numpy(shift).to(device)
 
     def float_parameters(self) -> tuple[Tensor, ...]:
         """``(weight, bias, M⁺·2^−S, M⁻·2^−S)`` as float64, all exact (integers below 2^53
