@@ -69,7 +69,7 @@ class IntegerNetwork(nn.Module):
         self.input_limit = limit(input_bits)
         self.activation_bits = activation_bits
         self.fixed_output = output_bits is not None
-        self._plan, self._watched, fused = self._compile(_leaves(network))
+        self._plan, _, fused = self._compile(_leaves(network))
         self.convs = nn.ModuleList()
         for number, (conv, slope) in enumerate(fused):
             last = number == len(fused) - 1
@@ -167,8 +167,8 @@ class IntegerNetwork(nn.Module):
             if output_unit is not None and value == len(self.convs) - 1:
                 out_unit = output_unit.double().cpu().repeat_interleave(self._tail)
             else:
-                largest = activation_unit(ranges[value], self.activation_bits)
-                out_unit = torch.full((conv.out_channels,), largest, dtype=torch.float64)
+                hidden = activation_unit(ranges[value], self.activation_bits)
+                out_unit = torch.full((conv.out_channels,), hidden, dtype=torch.float64)
             conv.quantize(fused[value][0], unit, out_unit, input_limit)
             unit, input_limit = out_unit, conv.output_limit
         return unit
