@@ -75,7 +75,7 @@ def make_louder(model: CompressionModel, gain: float, scale_bias: float) -> None
 def load_model(name: str, quality: int, args: argparse.Namespace) -> tuple[CompressionModel, str]:
     """Trained weights when the zoo has them, else a seeded untrained model made louder."""
     try:
-        return zoo.load_model(name, quality), str(zoo.find_weights(name, quality))
+        return zoo.load_model(name, quality), str(zoo.find_weights(name, quality).resolve())
     except ModelError:
         torch.manual_seed(0)
         model = build(name, quality).eval()
