@@ -132,7 +132,13 @@ def to_output_image(pixels: np.ndarray, colour: ColourMode) -> Image.Image:
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     """H×W×3 uint8 → 1×3×H×W float32 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(pixels).copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    return (
+        torch.from_numpy(np.ascontiguousarray(pixels).copy())
+        .permute(2, 0, 1)
+        .unsqueeze(0)
+        .float()
+        .div_(255.0)
+    )
 
 
 def to_pixels(x: torch.Tensor) -> np.ndarray:
