@@ -1,10 +1,11 @@
 """Turn training runs into the shipped zoo: weights, calibration, Kodak results, manifest.
 
-For each ``RUNS/ft-qQ/checkpoint.pt``: export fp16 weights into ``src/licodec/weights``,
-calibrate their fixed-point path on 200 training crops, evaluate every quality on Kodak
-from real files into ``results/kodak/licodec-mbt2018-mean.json`` and write
-``src/licodec/weights/manifest.json`` (each file's training record plus its Kodak means).
-Usage: python tools/finalize_zoo.py RUNS TRAIN_DATA KODAK [Q ...]
+For each ``RUN_PATTERN.format(q=Q)/checkpoint.pt``: export fp16 weights into
+``src/licodec/weights``, calibrate their fixed-point path on 200 training crops,
+evaluate every quality on Kodak from real files into
+``results/kodak/licodec-mbt2018-mean.json`` and write ``src/licodec/weights/manifest.json``
+(each file's training record plus its Kodak means).
+(e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the manifest)
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ MODEL = "mbt2018-mean"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main(runs: Path, data: Path, kodak: Path, qualities: list[int]) -> None:
+def main(runs: str, data: Path, kodak: Path, note: str, qualities: list[int]) -> None:
     for quality in qualities:
         weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(MODEL, quality)
-        export_checkpoint(runs / f"ft-q{quality}" / "checkpoint.pt", weights)
+        export_checkpoint(Path(runs.format(q=quality)) / "checkpoint.pt", weights)
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
     result = evaluate.evaluate(MODEL, qualities, evaluate.image_files(kodak))
@@ -44,6 +45,7 @@ def main(runs: Path, data: Path, kodak: Path, qualities: list[int]) -> None:
             "images": result["meta"]["num_images"],
         }
         record["file"] = zoo.weights_filename(MODEL, quality)
+        record["training_history"] = note
         entries[str(quality)] = record
     (zoo.PACKAGE_WEIGHTS / "manifest.json").write_text(
         json.dumps({MODEL: entries}, indent=2, sort_keys=True) + "\n"
@@ -53,8 +55,9 @@ def main(runs: Path, data: Path, kodak: Path, qualities: list[int]) -> None:
 
 if __name__ == "__main__":
     main(
-        Path(sys.argv[1]),
+        sys.argv[1],
         Path(sys.argv[2]),
         Path(sys.argv[3]),
-        [int(q) for q in sys.argv[4:]] or [1, 2, 4, 6],
+        sys.argv[4],
+        [int(q) for q in sys.argv[5:]] or [1, 2, 4, 6],
     )
