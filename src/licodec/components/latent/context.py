@@ -72,7 +72,7 @@ from licodec.components.layers.masked_conv import MaskType
 from licodec.components.quant import quantize
 
 Step = Callable[[Tensor | None, Tensor], Tensor]
-"""``(y at the front or None, params at the front) → ŷ at the front``, all ``B×·×1×n``."""
+"""``(y at the front or None, params at the front) → ŷ at the front``, all ``(B·n)×·×1×1``."""
 
 FrontContext = Callable[[Tensor | None, int], Tensor]
 """``(gathered tap rows or None, row count) → context rows``, the masked convolution at a

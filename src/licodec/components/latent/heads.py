@@ -11,8 +11,8 @@ A context model's entropy-parameter network outputs ``P·C`` channels per latent
   ``ŷ = round(y)`` under ``Σ_k w_k N(μ_k, s_k²)`` discretised on the integers.
 
 Every method takes ``y`` (or ``ŷ``) of shape ``B×C×H×W`` and ``params`` of shape
-``B×P·C×H×W`` with the same ``H×W`` (a context model passes the positions of one wavefront
-as ``H = 1, W = n``).
+``B×P·C×H×W`` with the same ``B``, ``H×W`` (a context model passes the ``n`` positions of
+one front as a batch of ``n`` tensors with ``H = W = 1``).
 
 **Integer path.** ``encode`` / ``decode`` also take fixed-point ``params`` (int64, in the
 units :meth:`EntropyHead.param_units` gives) and then derive every probability with integer
