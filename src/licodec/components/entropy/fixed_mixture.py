@@ -40,6 +40,7 @@ from torch import Tensor
 
 from licodec.components.buffers import DataSizedBuffers
 from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.entropy.mixture import decode_row_batches, encode_row_batches
 from licodec.components.entropy.tables import quantize_masses
 from licodec.components.ops import std_normal_cdf
 
@@ -155,14 +156,8 @@ class FixedPointMixture(DataSizedBuffers):
         self, encoder: Encoder, values: Tensor, logits: Tensor, means: Tensor, scales: Tensor
     ) -> None:
         """Code integer-valued ``values`` ``B×C×H×W`` under int64 parameters ``B×K×C×H×W``."""
-        flat = values.detach().cpu().reshape(-1).numpy().astype(np.int64)
-        for pos, offsets, counts in self._row_batches(logits, means, scales):
-            encoder.encode_per_symbol(flat[pos], offsets, counts)
+        encode_row_batches(encoder, values, self._row_batches(logits, means, scales))
 
     def decode(self, decoder: Decoder, logits: Tensor, means: Tensor, scales: Tensor) -> Tensor:
         """Decode values ``B×C×H×W`` (float32 integers) under int64 parameters."""
-        shape = means.shape[:1] + means.shape[2:]
-        out = np.zeros(math.prod(shape), dtype=np.int64)
-        for pos, offsets, counts in self._row_batches(logits, means, scales):
-            out[pos] = decoder.decode_per_symbol(offsets, counts)
-        return torch.from_numpy(out.astype(np.float32)).reshape(shape).to(means.device)
+        return decode_row_batches(decoder, means, self._row_batches(logits, means, scales))

@@ -111,14 +111,28 @@ class GaussianMixtureConditional(nn.Module):
         self, encoder: Encoder, values: Tensor, means: Tensor, scales: Tensor, weights: Tensor
     ) -> None:
         """Code integer-valued ``values`` ``B×C×H×W``."""
-        flat = values.detach().cpu().reshape(-1).numpy().astype(np.int64)
-        for pos, offsets, counts in self._row_batches(means, scales, weights):
-            encoder.encode_per_symbol(flat[pos], offsets, counts)
+        encode_row_batches(encoder, values, self._row_batches(means, scales, weights))
 
     def decode(self, decoder: Decoder, means: Tensor, scales: Tensor, weights: Tensor) -> Tensor:
         """Decode values of shape ``B×C×H×W`` (taken from ``means`` without its K axis)."""
-        shape = means.shape[:1] + means.shape[2:]
-        out = np.zeros(math.prod(shape), dtype=np.int64)
-        for pos, offsets, counts in self._row_batches(means, scales, weights):
-            out[pos] = decoder.decode_per_symbol(offsets, counts)
-        return torch.from_numpy(out.astype(np.float32)).reshape(shape).to(means.device)
+        return decode_row_batches(decoder, means, self._row_batches(means, scales, weights))
+
+
+RowBatches = Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""``(positions, offsets, counts)`` batches of per-symbol integer rows, in coding order."""
+
+
+def encode_row_batches(encoder: Encoder, values: Tensor, batches: RowBatches) -> None:
+    """Code the integer-valued ``values`` (any shape, flattened) batch by batch."""
+    flat = values.detach().cpu().reshape(-1).numpy().astype(np.int64)
+    for pos, offsets, counts in batches:
+        encoder.encode_per_symbol(flat[pos], offsets, counts)
+
+
+def decode_row_batches(decoder: Decoder, means: Tensor, batches: RowBatches) -> Tensor:
+    """Decode ``B×C×H×W`` float32 integers; the shape is ``means`` (``B×K×C×H×W``) less K."""
+    shape = means.shape[:1] + means.shape[2:]
+    out = np.zeros(math.prod(shape), dtype=np.int64)
+    for pos, offsets, counts in batches:
+        out[pos] = decoder.decode_per_symbol(offsets, counts)
+    return torch.from_numpy(out.astype(np.float32)).reshape(shape).to(means.device)
