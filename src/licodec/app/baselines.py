@@ -46,9 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from licodec.core.metrics import ms_ssim, psnr_uint8
+from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.errors import LicodecError
 
 FFMPEG_TIMEOUT_S = 300.0
@@ -629,13 +628,6 @@ def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
         return np.asarray(im.convert("RGB")).copy()
 
 
-def _ms_ssim_uint8(a: np.ndarray, b: np.ndarray) -> float:
-    ta = torch.tensor(a).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-    tb = torch.tensor(b).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-    with torch.no_grad():
-        return float(ms_ssim(ta, tb, data_range=1.0))
-
-
 def _tidy(q: float) -> float:
     """Integral qualities as ``int`` so that JSON shows ``30`` rather than ``30.0``."""
     return int(q) if float(q).is_integer() else float(q)
@@ -684,7 +676,7 @@ def run_baseline(
                 coded = c.code(img, q)
                 acc["bpp"].append(coded.bpp())
                 acc["psnr"].append(psnr_uint8(img, coded.decoded))
-                acc["msssim"].append(_ms_ssim_uint8(img, coded.decoded))
+                acc["msssim"].append(ms_ssim_uint8(img, coded.decoded))
                 acc["enc"].append(coded.encoding_time)
                 acc["dec"].append(coded.decoding_time)
                 if on_image is not None:

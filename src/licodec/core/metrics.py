@@ -98,6 +98,16 @@ def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
     return float(10.0 * np.log10(255.0**2 / err))
 
 
+def ms_ssim_uint8(a: np.ndarray, b: np.ndarray) -> float:
+    """MS-SSIM of two H×W×3 uint8 images, scaled to [0, 1] (see :func:`ms_ssim`)."""
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(f"expected two H×W×3 images of one shape, got {a.shape} and {b.shape}")
+    ta = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    tb = torch.from_numpy(np.ascontiguousarray(b)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    with torch.no_grad():
+        return float(ms_ssim(ta, tb, data_range=1.0))
+
+
 def ms_ssim_scales(height: int, width: int) -> int:
     """Number of MS-SSIM scales M usable on an image: the largest M ≤ 5 with
     ``min(H, W) > 10 · 2^(M−1)``; 0 when even one scale does not fit (side ≤ 10)."""
