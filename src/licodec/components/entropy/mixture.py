@@ -12,7 +12,10 @@ weight is at least ``negligible_weight`` (lighter components still contribute th
 inside the window; what they put outside goes to the escape symbol). Rows of equal ``R`` are
 coded together through constriction's batched categorical model. A row is built from the
 mixture CDF at the ``2R + 2`` bin edges, ``C(e) = Σ_k w_k Φ((e − μ_k)/s_k)``, differenced
-(one ``erfc`` per edge and component, float64). Values outside their window are escaped.
+(one ``erfc`` per edge and component, in float32: the CDF's absolute error, ~1e-7, is
+under 1% of one count of a 16-bit table, and float32 erfc runs ~3× faster than float64).
+Encoder and decoder compute the same rows from the same parameters with the same
+operations, so they agree bit for bit. Values outside their window are escaped.
 Parameters are always ``B×K×C×H×W`` tensors.
 """
 
@@ -99,13 +102,18 @@ class GaussianMixtureConditional(nn.Module):
     ) -> np.ndarray:
         """Integer rows ``(n, 2R + 2)`` for windows ``offsets .. offsets + 2R`` plus escape.
 
-        ``Φ(x) = ½·erfc((μ − e)/(s√2))`` at the edges ``e = v ± ½``; the mixture CDF at the
-        ``2R + 2`` edges is differenced into the ``2R + 1`` bin probabilities.
+        ``Φ(x) = ½·erfc((μ − e)/(s√2))`` at the edges ``e = v ± ½`` (float32, ``(n, K, 2R+2)``);
+        the mixture CDF ``Σ_k w_k Φ_k`` at the edges (a batched ``(1×K)·(K×E)`` product) is
+        differenced into the ``2R + 1`` bin probabilities.
         """
-        edges = offsets[:, None] + np.arange(-0.5, 2 * radius + 1)
-        scaled = (mu[:, :, None] - edges[:, None, :]) * (np.sqrt(0.5) / sigma)[:, :, None]
-        cdf = np.einsum("nk,nke->ne", 0.5 * w, torch.erfc(torch.from_numpy(scaled)).numpy())
-        return quantize_pmf(np.diff(cdf, axis=1))
+        edges = torch.arange(-0.5, 2 * radius + 1, dtype=torch.float32)
+        edges = torch.from_numpy(offsets.astype(np.float32))[:, None] + edges
+        scaled = torch.from_numpy(mu.astype(np.float32))[:, :, None] - edges[:, None, :]
+        inverse_width = torch.from_numpy((np.sqrt(0.5) / sigma).astype(np.float32))
+        scaled.mul_(inverse_width[:, :, None]).erfc_()
+        half_weights = torch.from_numpy((0.5 * w).astype(np.float32))[:, None, :]
+        cdf = torch.bmm(half_weights, scaled)[:, 0]
+        return quantize_pmf(torch.diff(cdf, dim=1).numpy())
 
     def encode(
         self, encoder: Encoder, values: Tensor, means: Tensor, scales: Tensor, weights: Tensor
