@@ -174,6 +174,23 @@ def test_resume_reaches_the_same_state_as_an_uninterrupted_run(
         assert [int(row["step"]) for row in csv.DictReader(handle)] == [1, 2, 3, 4]
 
 
+def test_resume_with_more_steps_follows_the_longer_schedule(images: Path, tmp_path: Path) -> None:
+    # steps=10 drops the rate after steps 8 and 10 (80 % and 95 %), steps=2 after step 2:
+    # a 2-step run extended to 10 must go on as the 10-step run, without the 2-step drop.
+    straight = tmp_path / "straight"
+    train(_config(images, straight, steps=10))
+    extended = tmp_path / "extended"
+    train(_config(images, extended, steps=2))
+    train(_config(images, extended, steps=10, resume=True))
+    a = torch.load(straight / "checkpoint.pt", weights_only=True)
+    b = torch.load(extended / "checkpoint.pt", weights_only=True)
+    assert a["step"] == b["step"] == 10
+    assert a["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4 * 0.01)
+    assert b["optimizer"]["param_groups"][0]["lr"] == a["optimizer"]["param_groups"][0]["lr"]
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+
+
 def _ddp_worker(rank: int, world_size: int, port: int, images: Path, out: Path) -> None:
     os.environ.update(
         RANK=str(rank),

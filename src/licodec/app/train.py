@@ -7,8 +7,9 @@ pixels, λ the quality's registered value (CompressAI's). Loss (``metric="ms-ssi
 :data:`MS_SSIM_LAMBDAS` (2.40 … 220). ``--lmbda`` overrides either, in the metric's units.
 
 Schedule: Adam at ``lr`` (1e-4), multiplied by 0.1 after 80 % and again after 95 % of
-``steps`` (``lr_drops``); gradients are clipped to norm 1. The schedule is fixed by the
-``steps`` of the run that started it: a resumed run keeps the stored milestones.
+``steps`` (``lr_drops``); gradients are clipped to norm 1. The rate is a function of the
+step and ``steps`` alone: resuming with another ``steps`` extends or shortens a run, which
+then goes on exactly as a run started with that ``steps`` would have.
 
 Data parallel: under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` in the
 environment) every process trains on its own shard of each epoch with its own noise seed
@@ -33,6 +34,7 @@ import os
 import platform
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -362,9 +364,8 @@ class _Trainer:
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        milestones = sorted({max(1, round(f * config.steps)) for f in config.lr_drops})
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            self.optimizer, milestones=milestones, gamma=LR_GAMMA
+            self.optimizer, milestones=self._milestones(), gamma=LR_GAMMA
         )
         self.step, self.elapsed, self.metrics = 0, 0.0, {}
         if state is None:
@@ -405,12 +406,21 @@ class _Trainer:
     def _restore(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        milestones = self._milestones()  # this run's ``steps``, perhaps not the saved run's
+        self.scheduler.milestones = Counter(milestones)
+        drops = sum(m <= self.scheduler.last_epoch for m in milestones)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * LR_GAMMA**drops
         self.step, self.elapsed, self.metrics = state["step"], state["elapsed"], state["metrics"]
         rng = state["rng"]
         if len(rng) == self.ddp.world_size:
             _set_rng_state(rng[self.ddp.rank], self.device)
         else:  # another number of processes: continue, but not bit-exactly
             _seed_everything(self.config.seed + self.ddp.rank + self.step * self.ddp.world_size)
+
+    def _milestones(self) -> list[int]:
+        """Steps after which the learning rate drops: the ``lr_drops`` fractions of ``steps``."""
+        return sorted({max(1, round(f * self.config.steps)) for f in self.config.lr_drops})
 
     def _loader(self) -> DataLoader:
         config, ddp = self.config, self.ddp
