@@ -175,15 +175,32 @@ def _imagecodecs(label: str, codec_attr: str) -> Any:
 
 
 class _ImagecodecsCodec(BaselineCodec):
+    """An imagecodecs codec coding RGB uint8 arrays by ``{prefix}_encode(image, level=…,
+    **encode_options)`` and ``{prefix}_decode(data)``; subclasses declare the names, the
+    options and how a sweep value becomes ``level``."""
+
     codec_attr: str
-    version_func: str
+    prefix: str
+    encode_options: dict[str, Any] = {}
+
+    def level(self, quality: float) -> float:
+        """imagecodecs' ``level`` for one sweep value."""
+        return float(quality)
 
     def check_available(self) -> None:
         _imagecodecs(self.label, self.codec_attr)
 
     def version(self) -> str:
         ic = _imagecodecs(self.label, self.codec_attr)
-        return f"{getattr(ic, self.version_func)()} via imagecodecs {ic.__version__}"
+        return f"{getattr(ic, self.prefix + '_version')()} via imagecodecs {ic.__version__}"
+
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        encode = getattr(_imagecodecs(self.label, self.codec_attr), self.prefix + "_encode")
+        return bytes(encode(image, level=self.level(quality), **self.encode_options))
+
+    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
+        decode = getattr(_imagecodecs(self.label, self.codec_attr), self.prefix + "_decode")
+        return _check_rgb(decode(data), height, width, self.label)
 
 
 class JpegCodec(_ImagecodecsCodec):
@@ -195,18 +212,14 @@ class JpegCodec(_ImagecodecsCodec):
     parameter = "quality (1-100)"
     default_qualities = (5, 10, 20, 30, 45, 60, 75, 85)
     codec_attr = "JPEG8"
-    version_func = "jpeg8_version"
+    prefix = "jpeg8"
+    encode_options = {"subsampling": "420"}
 
     def settings(self) -> str:
         return "baseline sequential, standard Huffman tables (no optimize), JFIF"
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return bytes(ic.jpeg8_encode(image, level=int(quality), subsampling="420"))
-
-    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return _check_rgb(ic.jpeg8_decode(data), height, width, self.label)
+    def level(self, quality: float) -> float:
+        return int(quality)
 
 
 class WebpCodec(_ImagecodecsCodec):
@@ -218,18 +231,11 @@ class WebpCodec(_ImagecodecsCodec):
     parameter = "quality (0-100)"
     default_qualities = (1, 10, 25, 40, 55, 70, 80, 90)
     codec_attr = "WEBP"
-    version_func = "webp_version"
+    prefix = "webp"
+    encode_options = {"lossless": False, "method": 4}
 
     def settings(self) -> str:
         return "lossy, method 4 (libwebp and Pillow default), RIFF container"
-
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return bytes(ic.webp_encode(image, level=float(quality), lossless=False, method=4))
-
-    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return _check_rgb(ic.webp_decode(data), height, width, self.label)
 
 
 class Jpeg2000Codec(_ImagecodecsCodec):
@@ -241,25 +247,14 @@ class Jpeg2000Codec(_ImagecodecsCodec):
     parameter = "target PSNR in dB (OpenJPEG distortion ratio, imagecodecs 'level')"
     default_qualities = (25, 27, 29, 31, 33, 35, 37, 39, 41)
     codec_attr = "JPEG2K"
-    version_func = "jpeg2k_version"
+    prefix = "jpeg2k"
+    encode_options = {"reversible": False, "mct": True, "codecformat": "J2K"}
 
     def settings(self) -> str:
         return (
             "irreversible 9/7 wavelet with irreversible colour transform (ICT), "
             "single tile, one quality layer, raw J2K codestream"
         )
-
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return bytes(
-            ic.jpeg2k_encode(
-                image, level=float(quality), reversible=False, mct=True, codecformat="J2K"
-            )
-        )
-
-    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return _check_rgb(ic.jpeg2k_decode(data), height, width, self.label)
 
 
 class JpegXlCodec(_ImagecodecsCodec):
@@ -271,21 +266,11 @@ class JpegXlCodec(_ImagecodecsCodec):
     parameter = "quality (0-100, mapped by libjxl to a Butteraugli distance)"
     default_qualities = (5, 15, 30, 45, 60, 75, 85, 90)
     codec_attr = "JPEGXL"
-    version_func = "jpegxl_version"
-    effort = 7
+    prefix = "jpegxl"
+    encode_options = {"effort": 7, "usecontainer": False}
 
     def settings(self) -> str:
-        return f"lossy VarDCT, effort {self.effort}, raw codestream"
-
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return bytes(
-            ic.jpegxl_encode(image, level=float(quality), effort=self.effort, usecontainer=False)
-        )
-
-    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
-        ic = _imagecodecs(self.label, self.codec_attr)
-        return _check_rgb(ic.jpegxl_decode(data), height, width, self.label)
+        return f"lossy VarDCT, effort {self.encode_options['effort']}, raw codestream"
 
 
 class AvifCodec(BaselineCodec):
