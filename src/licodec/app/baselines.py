@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from licodec.app.sweep import rd_sweep
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.errors import LicodecError
 
@@ -651,28 +652,23 @@ def run_baseline(
         raise ValueError("run_baseline needs at least one quality")
     images = [load_rgb(p) for p in paths]
 
-    from tqdm import tqdm
+    def coder_at(quality: float) -> Callable[[int], dict[str, float]]:
+        def measure(index: int) -> dict[str, float]:
+            image = images[index]
+            coded = c.code(image, quality)
+            if on_image is not None:
+                on_image(str(paths[index]), quality, coded)
+            return {
+                "bpp": coded.bpp(),
+                "psnr-rgb": psnr_uint8(image, coded.decoded),
+                "ms-ssim-rgb": ms_ssim_uint8(image, coded.decoded),
+                "encoding_time": coded.encoding_time,
+                "decoding_time": coded.decoding_time,
+            }
 
-    rows = []
-    with tqdm(total=len(qs) * len(images), desc=c.name, unit="img", disable=not progress) as bar:
-        for q in qs:
-            acc = {"bpp": [], "psnr": [], "msssim": [], "enc": [], "dec": []}
-            for path, img in zip(paths, images, strict=True):
-                coded = c.code(img, q)
-                acc["bpp"].append(coded.bpp())
-                acc["psnr"].append(psnr_uint8(img, coded.decoded))
-                acc["msssim"].append(ms_ssim_uint8(img, coded.decoded))
-                acc["enc"].append(coded.encoding_time)
-                acc["dec"].append(coded.decoding_time)
-                if on_image is not None:
-                    on_image(str(path), q, coded)
-                bar.update(1)
-            bar.set_postfix(
-                q=q, bpp=f"{np.mean(acc['bpp']):.3f}", psnr=f"{np.mean(acc['psnr']):.2f}"
-            )
-            rows.append((q, {k: float(np.mean(v)) for k, v in acc.items()}))
-    rows.sort(key=lambda r: r[1]["bpp"])
+        return measure
 
+    order, results = rd_sweep(qs, range(len(images)), coder_at, c.name, progress)
     return {
         "name": c.label,
         "description": c.description(),
@@ -682,7 +678,7 @@ def run_baseline(
             "encoder": c.version(),
             "settings": c.settings(),
             "parameter": c.parameter,
-            "qualities": [q for q, _ in rows],
+            "qualities": order,
             "dataset": paths[0].parent.name if len({p.parent for p in paths}) == 1 else "mixed",
             "num_images": len(paths),
             "type": "image",
@@ -697,11 +693,5 @@ def run_baseline(
                 )
             ),
         },
-        "results": {
-            "bpp": [r["bpp"] for _, r in rows],
-            "psnr-rgb": [r["psnr"] for _, r in rows],
-            "ms-ssim-rgb": [r["msssim"] for _, r in rows],
-            "encoding_time": [r["enc"] for _, r in rows],
-            "decoding_time": [r["dec"] for _, r in rows],
-        },
+        "results": results,
     }

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from licodec.app import codec, zoo
+from licodec.app.sweep import rd_sweep
 from licodec.core.image import load_image
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.models import CompressionModel
@@ -67,28 +67,15 @@ def evaluate(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Evaluate ``model_name`` at each quality on ``images``; CompressAI JSON layout."""
-    from tqdm import tqdm
 
-    keys = ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")
-    results: dict[str, list[float]] = {key: [] for key in keys}
-    per_quality = []
-    with tqdm(total=len(qualities) * len(images), desc=model_name, disable=not progress) as bar:
-        for quality in qualities:
-            weights = None
-            if weights_dir is not None:
-                weights = Path(weights_dir) / zoo.weights_filename(model_name, quality)
-            model = zoo.load_model(model_name, quality, weights)
-            rows = []
-            for path in images:
-                rows.append(measure_image(model, path))
-                bar.update(1)
-            means = {key: float(np.mean([row[key] for row in rows])) for key in keys}
-            bar.set_postfix(q=quality, bpp=f"{means['bpp']:.3f}", psnr=f"{means['psnr-rgb']:.2f}")
-            per_quality.append((quality, means))
-    per_quality.sort(key=lambda item: item[1]["bpp"])
-    for _, means in per_quality:
-        for key in keys:
-            results[key].append(means[key])
+    def coder_at(quality: int) -> Callable[[Path], dict[str, float]]:
+        weights = None
+        if weights_dir is not None:
+            weights = Path(weights_dir) / zoo.weights_filename(model_name, quality)
+        model = zoo.load_model(model_name, quality, weights)
+        return lambda path: measure_image(model, path)
+
+    order, results = rd_sweep(qualities, images, coder_at, model_name, progress)
     return {
         "name": f"licodec-{model_name}",
         "description": (
@@ -96,7 +83,7 @@ def evaluate(
             f"CPU, {torch.get_num_threads()} threads"
         ),
         "meta": {
-            "qualities": [quality for quality, _ in per_quality],
+            "qualities": order,
             "num_images": len(images),
             "dataset": images[0].parent.name,
         },
