@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -91,33 +92,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` that parsed ``licodec train`` arguments describe."""
-    return TrainConfig(
-        model=args.model,
-        quality=args.quality,
-        data=args.data,
-        out=args.out,
-        lmbda=args.lmbda,
-        metric=args.metric,
-        crop=args.crop,
-        batch_size=args.batch_size,
-        steps=args.steps,
-        lr=args.lr,
-        lr_drops=tuple(args.lr_drops),
-        clip_grad=args.clip_grad,
-        num_workers=args.num_workers,
-        device=args.device,
-        checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every,
-        seed=args.seed,
-        channels_last=args.channels_last,
-        bf16=args.bf16,
-        compile=args.compile,
-        resume=args.resume,
-        init_from=args.init_from,
-        model_args=dict(args.model_arg),
-        calibration_crops=args.calibration_crops,
-    )
+    """The :class:`TrainConfig` that parsed ``licodec train`` arguments describe: each option
+    fills the field of its name (``--model-arg`` pairs fill ``model_args``); a field without
+    an option keeps its default."""
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    values["lr_drops"] = tuple(args.lr_drops)
+    values["model_args"] = dict(args.model_arg)
+    return TrainConfig(**values)
 
 
 def run(args: argparse.Namespace) -> int:
