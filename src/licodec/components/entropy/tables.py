@@ -33,15 +33,21 @@ def quantize_pmf(pmf: np.ndarray, precision: int = PRECISION) -> np.ndarray:
         entry. Pure integer bookkeeping after one float multiply: deterministic.
     """
     pmf = np.asarray(pmf, dtype=np.float64)
-    pmf = np.clip(np.nan_to_num(pmf, nan=0.0), 0.0, 1.0)
-    escape = np.clip(1.0 - pmf.sum(axis=-1, keepdims=True), 0.0, 1.0)
-    full = np.concatenate([pmf, escape], axis=-1)
-    full /= np.maximum(full.sum(axis=-1, keepdims=True), 1e-300)
     total = 1 << precision
-    n_entries = full.shape[-1]
+    n_entries = pmf.shape[-1] + 1
     if n_entries >= total:
         raise ValueError(f"{n_entries} symbols do not fit {precision}-bit tables")
-    counts = np.floor(full * (total - n_entries)).astype(np.int64) + 1
+    # In place, in one buffer (the mixtures' coders call this once per front): NaN → 0,
+    # clip to [0, 1], escape mass, normalise, scale, floor.
+    full = np.empty((*pmf.shape[:-1], n_entries))
+    body = full[..., :-1]
+    np.fmax(pmf, 0.0, out=body)
+    np.minimum(body, 1.0, out=body)
+    full[..., -1] = np.clip(1.0 - body.sum(axis=-1), 0.0, 1.0)
+    full /= np.maximum(full.sum(axis=-1, keepdims=True), 1e-300)
+    full *= total - n_entries
+    counts = np.floor(full, out=full).astype(np.int64)
+    counts += 1
     return _complete(counts, precision)
 
 
