@@ -11,7 +11,8 @@ code ``kodim01.png`` (768×512) with their own ``compress``/``decompress`` (Comp
 ``update(force=True)``), and one JSON line is printed:
 
     {"model": ..., "licodec_encode_s": ..., "licodec_decode_s": ...,
-     "compressai_model": ..., "compressai_decode_s": ..., "ratio": ...}
+     "licodec_latent_decode_s": ..., "compressai_model": ..., "compressai_decode_s": ...,
+     "ratio": ...}
 
 ``ratio`` is CompressAI's decode time over licodec's. CompressAI has no checkerboard
 models: ``mbt2018-ckbd`` and ``cheng2020-ckbd`` are compared with CompressAI's serial decode
@@ -119,8 +120,11 @@ def best_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, result
 
 
-def time_licodec(name: str, x: Tensor, args: argparse.Namespace) -> tuple[float, float]:
-    """``(encode_s, decode_s)`` of licodec's ``name``; checks the decode."""
+def time_licodec(name: str, x: Tensor, args: argparse.Namespace) -> tuple[float, float, float]:
+    """``(encode_s, decode_s, latent_decode_s)`` of licodec's ``name``; checks the decode.
+
+    ``latent_decode_s`` is the entropy decoding of ``ẑ`` and ``ŷ`` alone (parameter networks
+    and coder); the rest of ``decode_s`` is the synthesis transform."""
     torch.manual_seed(0)
     model = build(name, args.quality).eval()
     y_codec = model.latent_codec.y_codec
@@ -132,9 +136,12 @@ def time_licodec(name: str, x: Tensor, args: argparse.Namespace) -> tuple[float,
         decode_s, decoded = best_time(
             lambda: model.decompress(sections, height, width), args.repeats
         )
+        latent_s, _ = best_time(
+            lambda: model.decompress_latent(sections, height, width), args.repeats
+        )
     if not torch.equal(decoded, encoded):
         raise RuntimeError(f"licodec {name}: decoded image differs from the encoder's")
-    return encode_s, decode_s
+    return encode_s, decode_s, latent_s
 
 
 def time_compressai(zoo: types.ModuleType, name: str, x: Tensor, args: argparse.Namespace) -> float:
@@ -164,13 +171,14 @@ def main() -> None:
     x = load_image(args.image)
     reference: dict[str, float] = {}
     for name, serial_name in MODELS:
-        encode_s, decode_s = time_licodec(name, x, args)
+        encode_s, decode_s, latent_s = time_licodec(name, x, args)
         if serial_name not in reference:
             reference[serial_name] = time_compressai(zoo, serial_name, x, args)
         line = {
             "model": name,
             "licodec_encode_s": round(encode_s, 3),
             "licodec_decode_s": round(decode_s, 3),
+            "licodec_latent_decode_s": round(latent_s, 3),
             "compressai_model": serial_name,
             "compressai_decode_s": round(reference[serial_name], 3),
             "ratio": round(reference[serial_name] / decode_s, 2),
