@@ -15,12 +15,19 @@ import os
 from PIL import Image
 
 from licodec.core.image import ImageLike
-from licodec.errors import BitstreamError, ImageInputError, LicodecError, ModelError
+from licodec.errors import (
+    BitstreamError,
+    BudgetError,
+    ImageInputError,
+    LicodecError,
+    ModelError,
+)
 from licodec.models import CompressionModel
 
 __version__ = "0.1.0"
 __all__ = [
     "BitstreamError",
+    "BudgetError",
     "ImageInputError",
     "LicodecError",
     "ModelError",
@@ -35,6 +42,7 @@ def compress(
     model: str | CompressionModel | None = None,
     quality: int | None = None,
     weights: str | os.PathLike | None = None,
+    max_bytes: int | None = None,
 ) -> bytes:
     """Compress an image (PIL image, H×W×C uint8 array or path) into ``.lic`` bytes.
 
@@ -42,9 +50,16 @@ def compress(
         model: a registered model name (default: the zoo's default) or a model instance.
         quality: the quality of a named model (default: the middle shipped quality).
         weights: a ``.safetensors`` file for a named model (default: shipped weights).
+        max_bytes: instead of a quality, a size budget: the file of the highest shipped
+            quality that fits it (:mod:`licodec.app.ratecontrol`; :class:`BudgetError` if
+            none does).
     """
-    from licodec.app import codec, zoo
+    from licodec.app import codec, ratecontrol, zoo
 
+    if max_bytes is not None:
+        if quality is not None or weights is not None or isinstance(model, CompressionModel):
+            raise ModelError("max_bytes picks a shipped quality: pass no quality or weights")
+        return ratecontrol.encode_within(image, max_bytes, model or zoo.DEFAULT_MODEL)[0]
     if not isinstance(model, CompressionModel):
         model = zoo.load_model(model or zoo.DEFAULT_MODEL, quality, weights)
     return codec.encode(image, model)

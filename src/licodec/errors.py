@@ -15,3 +15,7 @@ class ImageInputError(LicodecError, ValueError):
 
 class ModelError(LicodecError, ValueError):
     """An unknown model or quality, or weights that do not fit the model."""
+
+
+class BudgetError(LicodecError, ValueError):
+    """No available quality codes an image within the requested size."""

@@ -6,8 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-from licodec.app import codec, zoo
+from licodec.app import codec, ratecontrol, zoo
 from licodec.core.bitstream import unpack
+from licodec.core.image import load_image
+from licodec.errors import ModelError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,16 +18,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", type=Path, help="image file (PNG, JPEG, ...)")
     parser.add_argument("-o", "--output", type=Path, help="output .lic (default: INPUT.lic)")
     parser.add_argument("--model", default=zoo.DEFAULT_MODEL, help="model name (see `zoo`)")
-    parser.add_argument("--quality", type=int, help="quality (default: middle shipped one)")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--quality", type=int, help="quality (default: middle shipped one)")
+    rate.add_argument(
+        "--max-bytes", type=int, help="highest shipped quality whose file fits this many bytes"
+    )
+    rate.add_argument(
+        "--max-bpp", type=float, help="highest shipped quality within these bits per pixel"
+    )
     parser.add_argument("--weights", type=Path, help=".safetensors weights for the model")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Encode, write atomically, print the real size and time."""
-    model = zoo.load_model(args.model, args.quality, args.weights)
-    start = time.perf_counter()
-    data = codec.encode(args.input, model)
+    if args.max_bytes is None and args.max_bpp is None:
+        model = zoo.load_model(args.model, args.quality, args.weights)
+        start = time.perf_counter()
+        data = codec.encode(args.input, model)
+    else:  # several encodes; the time includes loading each model
+        start = time.perf_counter()
+        if args.weights is not None:
+            raise ModelError("--max-bytes and --max-bpp pick a shipped quality: drop --weights")
+        budget = args.max_bytes
+        if budget is None:
+            height, width = load_image(args.input)[0].shape[:2]
+            budget = ratecontrol.bytes_for_bpp(args.max_bpp, height, width)
+        data, _ = ratecontrol.encode_within(args.input, budget, args.model)
     seconds = time.perf_counter() - start
     output = args.output or args.input.with_suffix(".lic")
     write_atomic(output, data)
@@ -33,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     bpp = codec.file_size_bpp(data, header.height, header.width)
     print(
         f"{args.input} -> {output}: {len(data)} bytes, {bpp:.4f} bpp "
-        f"({model.name} q{model.quality}, {header.width}x{header.height}, {seconds:.2f} s)"
+        f"({header.model} q{header.quality}, {header.width}x{header.height}, {seconds:.2f} s)"
     )
     return 0
 
