@@ -41,11 +41,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor, nn
 
+from licodec.core.image import load_image, to_tensor
 from licodec.models import build
 
 KODIM01 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak" / "kodim01.png"
@@ -92,12 +91,6 @@ def import_compressai() -> types.ModuleType:
     import compressai.zoo
 
     return compressai.zoo
-
-
-def load_image(path: Path) -> Tensor:
-    """``1×3×H×W`` float tensor in [0, 1]."""
-    pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
 def make_louder(
@@ -168,7 +161,7 @@ def main() -> None:
     parser.add_argument("--scale-bias", type=float, default=2.0)
     args = parser.parse_args()
     zoo = import_compressai()
-    x = load_image(args.image)
+    x = to_tensor(load_image(args.image)[0])
     reference: dict[str, float] = {}
     for name, serial_name in MODELS:
         encode_s, decode_s, latent_s = time_licodec(name, x, args)

@@ -49,6 +49,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from licodec.app.calibration import calibration_crops
 from licodec.app.data import ImageFolderCrops, ShardedStreamSampler
 from licodec.app.weights import export_weights, load_weights, round_parameters_to_fp16
 from licodec.errors import ModelError
@@ -520,10 +521,11 @@ class _Trainer:
 
     def _calibration_batches(self, batch_size: int = 8) -> Iterator[Tensor]:
         """``calibration_crops`` training crops, the same on every rank and every run."""
-        crops = ImageFolderCrops(self.config.data, crop=self.config.crop, seed=self.config.seed + 1)
-        keys = [(i % len(crops), i // len(crops)) for i in range(self.config.calibration_crops)]
-        for start in range(0, len(keys), batch_size):
-            yield torch.stack([crops[key] for key in keys[start : start + batch_size]])
+        config = self.config
+        count, seed = config.calibration_crops, config.seed + 1
+        crops = calibration_crops(config.data, count, config.crop, seed)
+        for start in range(0, len(crops), batch_size):
+            yield torch.cat(crops[start : start + batch_size])
 
     def _finish(self) -> TrainResult:
         """Round to the stored precision, rebuild the coding tables, calibrate the integer

@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim as _pm_ms_ssim
 
+from licodec.core.image import to_tensor
+
 Reduction = Literal["mean", "none"]
 
 MS_SSIM_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -102,10 +104,8 @@ def ms_ssim_uint8(a: np.ndarray, b: np.ndarray) -> float:
     """MS-SSIM of two H×W×3 uint8 images, scaled to [0, 1] (see :func:`ms_ssim`)."""
     if a.shape != b.shape or a.ndim != 3:
         raise ValueError(f"expected two H×W×3 images of one shape, got {a.shape} and {b.shape}")
-    ta = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-    tb = torch.from_numpy(np.ascontiguousarray(b)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
     with torch.no_grad():
-        return float(ms_ssim(ta, tb, data_range=1.0))
+        return float(ms_ssim(to_tensor(a), to_tensor(b), data_range=1.0))
 
 
 def ms_ssim_scales(height: int, width: int) -> int:
