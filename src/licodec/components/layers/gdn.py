@@ -42,5 +42,11 @@ class GDN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         channels = x.shape[1]
         gamma = self.gamma().reshape(channels, channels, 1, 1)
-        norm = torch.sqrt(F.conv2d(x * x, gamma, self.beta()))
-        return x * norm if self.inverse else x / norm
+        norm = F.conv2d(x * x, gamma, self.beta())
+        if torch.is_grad_enabled():
+            norm = torch.sqrt(norm)
+            return x * norm if self.inverse else x / norm
+        # Inference: the same operations in place on the fresh ``norm`` buffer (same values,
+        # two fewer full-size allocations per layer).
+        norm.sqrt_()
+        return norm.mul_(x) if self.inverse else torch.div(x, norm, out=norm)

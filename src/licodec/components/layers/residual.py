@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from licodec.components.layers.conv import conv
@@ -31,7 +32,9 @@ class _Residual(nn.Module):
         self.skip = skip if skip is not None else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.body(x) + self.skip(x)
+        if torch.is_grad_enabled():
+            return self.body(x) + self.skip(x)
+        return self.body(x).add_(self.skip(x))  # inference: same sum, no extra buffer
 
 
 class ResidualBlock(_Residual):
