@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from licodec.components.layers import GDN, conv, deconv
+from licodec.components.layers import GDN, PolyphaseConvTranspose2d, conv, deconv
 
 
 def gdn_analysis(n: int, m: int) -> nn.Sequential:
@@ -13,7 +13,10 @@ def gdn_analysis(n: int, m: int) -> nn.Sequential:
 
 
 def gdn_synthesis(n: int, m: int) -> nn.Sequential:
-    """M → N → N → N → 3 channels, four 5×5 stride-2 transposed convolutions with IGDN."""
+    """M → N → N → N → 3 channels, four 5×5 stride-2 transposed convolutions with IGDN.
+
+    The last one, to 3 channels at full resolution, infers in its faster polyphase form.
+    """
     return nn.Sequential(
         deconv(m, n),
         GDN(n, inverse=True),
@@ -21,5 +24,5 @@ def gdn_synthesis(n: int, m: int) -> nn.Sequential:
         GDN(n, inverse=True),
         deconv(n, n),
         GDN(n, inverse=True),
-        deconv(n, 3),
+        PolyphaseConvTranspose2d(n, 3),
     )

@@ -4,6 +4,7 @@ from licodec.components.layers.attention import AttentionBlock, ResidualUnit
 from licodec.components.layers.conv import conv, deconv
 from licodec.components.layers.gdn import GDN
 from licodec.components.layers.masked_conv import MaskedConv2d, kernel_mask
+from licodec.components.layers.polyphase import PolyphaseConvTranspose2d
 from licodec.components.layers.residual import (
     ResidualBlock,
     ResidualBlockUpsample,
@@ -15,6 +16,7 @@ __all__ = [
     "GDN",
     "AttentionBlock",
     "MaskedConv2d",
+    "PolyphaseConvTranspose2d",
     "ResidualBlock",
     "ResidualBlockUpsample",
     "ResidualBlockWithStride",
