@@ -131,6 +131,8 @@ def test_short_run_writes_outputs_and_exports_loadable_weights(
 
     tuned = train(_config(images, tmp_path / "tuned", steps=1, init_from=result.weights))
     assert tuned.manifest is not None and tuned.manifest["init_from"] == str(result.weights)
+    continued = train(_config(images, tmp_path / "tuned", steps=2, resume=True))
+    assert continued.manifest is not None and continued.manifest["init_from"] == str(result.weights)
     with pytest.raises(ValueError, match="resume"):
         train(_config(images, out))
 

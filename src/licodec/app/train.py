@@ -401,6 +401,8 @@ class _Trainer:
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in changed)
             raise ValueError(f"cannot resume {self.checkpoint_path} with changed {details}")
+        if self.config.init_from is None and saved.get("init_from"):
+            self.config.init_from = Path(saved["init_from"])  # where the run first started
         self.model.load_state_dict(state["model"])
         return state
 
