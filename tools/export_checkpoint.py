@@ -17,7 +17,12 @@ from licodec.app.weights import export_weights, round_parameters_to_fp16
 from licodec.models import build
 
 
-def main(checkpoint: Path, output: Path) -> None:
+def main(checkpoint: Path, output: Path, init_from: str | None = None) -> None:
+    """Export ``checkpoint`` to ``output``; ``init_from`` overrides the recorded start point.
+
+    A run started from the shipped weights records only their path, which the export then
+    overwrites, so the caller can name what that path held (e.g. the commit).
+    """
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = state["config"]
     model = build(config["model"], config["quality"], **config.get("model_args", {}))
@@ -36,7 +41,7 @@ def main(checkpoint: Path, output: Path) -> None:
         "crop": config["crop"],
         "lr": config["lr"],
         "data": config["data"],
-        "init_from": config.get("init_from"),
+        "init_from": init_from if init_from is not None else config.get("init_from"),
         "hardware": hardware_description(device),
         "wall_time_s": round(state.get("elapsed", 0.0), 1),
         "final_train": state.get("metrics"),

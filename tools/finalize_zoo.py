@@ -5,13 +5,16 @@ For each ``RUN_PATTERN.format(q=Q)/checkpoint.pt``: export fp16 weights into
 evaluate every quality on Kodak from real files into
 ``results/kodak/licodec-mbt2018-mean.json`` and write ``src/licodec/weights/manifest.json``
 (each file's training record plus its Kodak means).
-(e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the manifest)
+Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--init-from-commit REV
+[--phase LABEL]] [QUALITY ...], e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training
+history, stored in the manifest. ``--init-from-commit`` says which commit's shipped weights
+the runs started from (they record only the path, which this export overwrites).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from export_checkpoint import main as export_checkpoint
@@ -24,10 +27,30 @@ MODEL = "mbt2018-mean"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main(runs: str, data: Path, kodak: Path, note: str, qualities: list[int]) -> None:
+def started_from(weights: Path, commit: str | None, phase: str | None) -> str | None:
+    """The ``init_from`` text for a run that started from the shipped ``weights`` at ``commit``."""
+    if commit is None:
+        return None
+    label = f" ({phase})" if phase else ""
+    return f"{weights.relative_to(ROOT)} at commit {commit}{label}"
+
+
+def main(
+    runs: str,
+    data: Path,
+    kodak: Path,
+    note: str,
+    qualities: list[int],
+    init_from_commit: str | None = None,
+    phase: str | None = None,
+) -> None:
     for quality in qualities:
         weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(MODEL, quality)
-        export_checkpoint(Path(runs.format(q=quality)) / "checkpoint.pt", weights)
+        export_checkpoint(
+            Path(runs.format(q=quality)) / "checkpoint.pt",
+            weights,
+            started_from(weights, init_from_commit, phase),
+        )
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
     result = evaluate.evaluate(MODEL, qualities, evaluate.image_files(kodak))
@@ -54,10 +77,21 @@ def main(runs: str, data: Path, kodak: Path, note: str, qualities: list[int]) ->
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", help='run folder pattern, e.g. "runs/ft3-q{q}"')
+    parser.add_argument("data", type=Path, help="training images (calibration crops)")
+    parser.add_argument("kodak", type=Path, help="evaluation images")
+    parser.add_argument("note", help="training history stored in the manifest")
+    parser.add_argument("qualities", type=int, nargs="*", default=[1, 2, 4, 6])
+    parser.add_argument("--init-from-commit", help="commit of the weights the runs began from")
+    parser.add_argument("--phase", help='label such as "session 5, phase 1"')
+    args = parser.parse_args()
     main(
-        sys.argv[1],
-        Path(sys.argv[2]),
-        Path(sys.argv[3]),
-        sys.argv[4],
-        [int(q) for q in sys.argv[5:]] or [1, 2, 4, 6],
+        args.runs,
+        args.data,
+        args.kodak,
+        args.note,
+        args.qualities,
+        args.init_from_commit,
+        args.phase,
     )
