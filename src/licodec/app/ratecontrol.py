@@ -11,10 +11,12 @@ A budget in bits per pixel is ``max_bytes = ⌊bpp · H · W / 8⌋`` (:func:`by
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from licodec.app import codec, zoo
-from licodec.core.image import ImageLike
+from licodec.core.image import ImageLike, open_image
 from licodec.errors import BudgetError, ModelError
 from licodec.models import CompressionModel
 
@@ -58,6 +60,8 @@ def encode_within(
     candidates = sorted(set(zoo.shipped_qualities(model) if qualities is None else qualities))
     if not candidates:
         raise ModelError(f"no qualities of {model!r} to choose from: none ship with weights")
+    if isinstance(image, str | os.PathLike):
+        image = open_image(Path(image))  # decode the file once, not once per candidate
     best: tuple[bytes, int] | None = None
     smallest = None
     low, high = 0, len(candidates) - 1

@@ -41,7 +41,7 @@ def load_image(image: ImageLike) -> tuple[np.ndarray, ColourMode]:
     if isinstance(image, np.ndarray):
         return _from_array(image)
     if isinstance(image, str | os.PathLike):
-        image = _open(Path(image))
+        image = open_image(Path(image))
     if not isinstance(image, Image.Image):
         raise ImageInputError(
             f"expected a PIL image, a numpy array or a path, got {type(image).__name__}"
@@ -49,7 +49,12 @@ def load_image(image: ImageLike) -> tuple[np.ndarray, ColourMode]:
     return _from_pil(image)
 
 
-def _open(path: Path) -> Image.Image:
+def open_image(path: Path) -> Image.Image:
+    """Read and decode the image file at ``path`` (any format Pillow reads).
+
+    Raises:
+        ImageInputError: missing or unreadable file.
+    """
     if not path.is_file():
         raise ImageInputError(f"no such image file: {path}")
     try:
