@@ -1,0 +1,63 @@
+"""Widening a trained model's latent keeps its reconstructions and its files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import seeded_model
+from PIL import Image
+
+from licodec.app import codec, zoo
+from licodec.app.widen import widen_latent
+from licodec.errors import ModelError
+
+
+@pytest.fixture(scope="module")
+def crop(kodim01) -> np.ndarray:
+    return np.asarray(Image.open(kodim01).convert("RGB"))[100:228, 200:328].copy()
+
+
+def test_widened_model_computes_and_codes_what_the_trained_one_did(crop) -> None:
+    trained = zoo.load_model(zoo.DEFAULT_MODEL, 1)
+    old_m = trained.config["m"]
+    wide = widen_latent(trained, old_m + 32)
+    assert wide.config == {**trained.config, "m": old_m + 32}
+    assert wide.lmbda == trained.lmbda
+    x = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        before, after = trained(x), wide(x)
+    torch.testing.assert_close(after["x_hat"], before["x_hat"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(after["likelihoods"]["z"], before["likelihoods"]["z"])
+    y_old, y_new = after["likelihoods"]["y"].split([old_m, 32], dim=1)
+    torch.testing.assert_close(y_old, before["likelihoods"]["y"], atol=1e-6, rtol=1e-4)
+    assert float(-torch.log2(y_new).sum()) < 1.0, "new channels should start at ~0 bits"
+
+    assert not wide.integer_path, "the widened model is not calibrated yet"
+    with trained.coding_path(integer=False):
+        data_before = codec.encode(crop, trained)
+        decoded_before = np.asarray(codec.decode(data_before, trained), dtype=np.int16)
+    data_after = codec.encode(crop, wide)
+    assert abs(len(data_after) - len(data_before)) <= 4
+    decoded = np.asarray(codec.decode(data_after, wide), dtype=np.int16)
+    assert np.abs(decoded - decoded_before).max() <= 1
+
+
+def test_new_units_are_trainable_and_drawn_from_the_seed() -> None:
+    small = seeded_model("mbt2018-mean", n=16, m=16)
+    first, again = widen_latent(small, 24, seed=3), widen_latent(small, 24, seed=3)
+    for (name, a), b in zip(first.state_dict().items(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    new_filters = first.g_a[-1].weight[16:]
+    assert new_filters.abs().max() > 0, "new analysis filters must not be all zero"
+    assert torch.count_nonzero(first.g_s[0].weight[16:]) == 0
+
+
+def test_widening_refuses_other_models_and_narrower_latents() -> None:
+    small = seeded_model("mbt2018-mean", n=16, m=16)
+    with pytest.raises(ModelError, match="at least 16"):
+        widen_latent(small, 8)
+    with pytest.raises(ModelError, match="even"):
+        widen_latent(small, 21)
+    with pytest.raises(ModelError, match="cannot widen 'bmshj2018-hyperprior'"):
+        widen_latent(seeded_model("bmshj2018-hyperprior", n=16, m=16), 24)
