@@ -7,15 +7,19 @@ model and embeds the trained weights so the new one starts as the old function:
 
 * ``g_a``'s last convolution keeps its ``M`` output filters and gets ``M' − M`` new ones,
   drawn small (``|y_new| ≪ ½``, so they round to zero and cost no bits at first);
-* every weight *from* a new unit (new ``y`` channels into ``g_s`` and ``h_a``, new hidden
-  units of ``h_s`` into its next layer) is zero, so ``x̂`` and ``ẑ`` are unchanged;
+* ``g_s``'s first layer gets small random weights from the new channels: they leave ``x̂``
+  unchanged while ``ŷ_new = 0``, yet give ``y_new`` a distortion gradient through the
+  straight-through rounding of training (with zeros there the new channels would get no
+  gradient at all and stay dead);
+* every other weight *from* a new unit (new ``y`` channels into ``h_a``, new hidden units of
+  ``h_s`` into its next layer) is zero, so ``ẑ`` and the old channels' ``(s, μ)`` are
+  unchanged;
 * ``h_s``'s hidden layers (``M`` and ``3M/2`` wide) get new units fed by the old ones,
   drawn as the fresh model drew them; its output ``(s, μ)`` block (``2M`` channels laid out
   ``[s_0..s_{M−1}, μ_0..μ_{M−1}]``) is re-laid out as ``[s, 0, μ, 0]`` for ``2M'``, so the
   new channels start at ``s = 0`` (the scale floor) and ``μ = 0``.
 
-Training then moves the new filters off zero: the noise added to ``y`` gives the zero
-weights out of the new channels a gradient from the first step.
+Training then grows ``y_new`` where the distortion gradient outweighs the rate it costs.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from licodec.errors import ModelError
 from licodec.models import CompressionModel, build
 
 WIDENABLE = ("mbt2018-mean",)
-NEW_FILTER_SCALE = 0.01
+NEW_ANALYSIS_SCALE = 0.01
 """New ``g_a`` filters are the fresh model's initial ones times this."""
+NEW_SYNTHESIS_SCALE = 0.1
+"""``g_s`` weights from the new channels are the fresh model's initial ones times this."""
 
 
 def widen_latent(model: CompressionModel, m: int, seed: int = 0) -> CompressionModel:
@@ -64,7 +70,7 @@ def widen_latent(model: CompressionModel, m: int, seed: int = 0) -> CompressionM
             if old[key].shape == tensor.shape:
                 tensor.copy_(old[key])
         _widen_analysis_output(new, old, old_m)
-        _zero_new_inputs(new["g_s.0.weight"], old["g_s.0.weight"], dim=0)
+        _widen_synthesis_input(new, old, old_m)
         _zero_new_inputs(new["latent_codec.h_a.0.weight"], old["latent_codec.h_a.0.weight"], 1)
         _widen_hidden(new, old, "latent_codec.h_s.0", input_dim=0, output_dim=1)
         _widen_hidden(new, old, "latent_codec.h_s.2", input_dim=0, output_dim=1)
@@ -77,10 +83,17 @@ def widen_latent(model: CompressionModel, m: int, seed: int = 0) -> CompressionM
 def _widen_analysis_output(new: dict[str, Tensor], old: dict[str, Tensor], old_m: int) -> None:
     """``g_a``'s last layer: old filters kept, new ones small, new biases zero."""
     weight, bias = new["g_a.6.weight"], new["g_a.6.bias"]
-    weight[old_m:] *= NEW_FILTER_SCALE
+    weight[old_m:] *= NEW_ANALYSIS_SCALE
     weight[:old_m] = old["g_a.6.weight"]
     bias[old_m:] = 0
     bias[:old_m] = old["g_a.6.bias"]
+
+
+def _widen_synthesis_input(new: dict[str, Tensor], old: dict[str, Tensor], old_m: int) -> None:
+    """``g_s``'s first (transposed) layer, inputs along dim 0: old rows kept, new ones small."""
+    weight = new["g_s.0.weight"]
+    weight[old_m:] *= NEW_SYNTHESIS_SCALE
+    weight[:old_m] = old["g_s.0.weight"]
 
 
 def _zero_new_inputs(weight: Tensor, old: Tensor, dim: int) -> None:
