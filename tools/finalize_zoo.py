@@ -85,7 +85,7 @@ if __name__ == "__main__":
     parser.add_argument("qualities", type=int, nargs="*", default=[1, 2, 4, 6])
     parser.add_argument("--init-from-commit", help="commit of the weights the runs began from")
     parser.add_argument("--phase", help='label such as "session 5, phase 1"')
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     main(
         args.runs,
         args.data,
