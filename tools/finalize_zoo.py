@@ -5,10 +5,11 @@ For each ``RUN_PATTERN.format(q=Q)/checkpoint.pt``: export fp16 weights into
 evaluate every quality on Kodak from real files into
 ``results/kodak/licodec-mbt2018-mean.json`` and write ``src/licodec/weights/manifest.json``
 (each file's training record plus its Kodak means).
-Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--init-from-commit REV
-[--phase LABEL]] [QUALITY ...], e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training
-history, stored in the manifest. ``--init-from-commit`` says which commit's shipped weights
-the runs started from (they record only the path, which this export overwrites).
+Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--init-from TEXT] [QUALITY ...],
+e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the manifest.
+``--init-from`` (``{q}`` is the quality) replaces the start point each run recorded, which
+is only a path: "src/licodec/weights/mbt2018-mean-q{q}.safetensors at commit abc1234" for a
+run that began from shipped weights this export overwrites, or what a checkpoint held.
 """
 
 from __future__ import annotations
@@ -27,29 +28,20 @@ MODEL = "mbt2018-mean"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def started_from(weights: Path, commit: str | None, phase: str | None) -> str | None:
-    """The ``init_from`` text for a run that started from the shipped ``weights`` at ``commit``."""
-    if commit is None:
-        return None
-    label = f" ({phase})" if phase else ""
-    return f"{weights.relative_to(ROOT)} at commit {commit}{label}"
-
-
 def main(
     runs: str,
     data: Path,
     kodak: Path,
     note: str,
     qualities: list[int],
-    init_from_commit: str | None = None,
-    phase: str | None = None,
+    init_from: str | None = None,
 ) -> None:
     for quality in qualities:
         weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(MODEL, quality)
         export_checkpoint(
             Path(runs.format(q=quality)) / "checkpoint.pt",
             weights,
-            started_from(weights, init_from_commit, phase),
+            None if init_from is None else init_from.format(q=quality),
         )
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
@@ -83,8 +75,7 @@ if __name__ == "__main__":
     parser.add_argument("kodak", type=Path, help="evaluation images")
     parser.add_argument("note", help="training history stored in the manifest")
     parser.add_argument("qualities", type=int, nargs="*", default=[1, 2, 4, 6])
-    parser.add_argument("--init-from-commit", help="commit of the weights the runs began from")
-    parser.add_argument("--phase", help='label such as "session 5, phase 1"')
+    parser.add_argument("--init-from", help="what the runs began from; {q} is the quality")
     args = parser.parse_intermixed_args()
     main(
         args.runs,
@@ -92,6 +83,5 @@ if __name__ == "__main__":
         args.kodak,
         args.note,
         args.qualities,
-        args.init_from_commit,
-        args.phase,
+        args.init_from,
     )
