@@ -45,7 +45,8 @@ def loud_model(
     with torch.no_grad():
         last_conv.weight.mul_(gain)
         last_conv.bias.mul_(gain)
-        y_codec.entropy_parameters[-1].bias[y_codec.head.scale_slice(y_codec.channels)] = scale
+        if hasattr(y_codec, "entropy_parameters"):  # context models; mbt2018-mean: gain only
+            y_codec.entropy_parameters[-1].bias[y_codec.head.scale_slice(y_codec.channels)] = scale
     return model
 
 
@@ -130,6 +131,93 @@ def test_decode_independent_of_thread_count(name: str) -> None:
     finally:
         torch.set_num_threads(threads)
     torch.testing.assert_close(images[0], images[1], rtol=0, atol=1e-5)
+
+
+PROBABILITY_MODELS = ["mbt2018-mean", *CONTEXT_MODELS]
+
+
+def threads_seen_by_parameter_networks(model: CompressionModel, run) -> set[int]:
+    """Intra-op thread counts torch had while ``h_s`` and the context networks ran."""
+    seen: set[int] = set()
+    latent = model.latent_codec
+    networks = [latent.h_s, latent.h_s_int]
+    for name in ("context", "entropy_parameters", "context_int", "entropy_parameters_int"):
+        if hasattr(latent.y_codec, name):
+            networks.append(getattr(latent.y_codec, name))
+    hooks = [
+        module.register_forward_pre_hook(lambda *_: seen.add(torch.get_num_threads()))
+        for network in networks
+        for module in network.modules()
+    ]
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seen
+
+
+@pytest.mark.parametrize("name", PROBABILITY_MODELS)
+def test_parameter_networks_run_on_one_thread(name: str) -> None:
+    """The policy of :mod:`licodec.components.threads`: encode, decode and the eval forward
+    run every network that decides a probability on one thread whatever the caller set."""
+    model = loud_model(name)
+    x = kodak(64, 64)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        sections = model.compress(x)[0]
+        runs = {
+            "compress": lambda: model.compress(x),
+            "decompress": lambda: model.decompress(sections, 64, 64),
+            "forward": lambda: model(x),
+        }
+        for what, run in runs.items():
+            assert threads_seen_by_parameter_networks(model, run) == {1}, what
+            assert torch.get_num_threads() == 2, what
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", PROBABILITY_MODELS)
+def test_float_path_decode_under_random_thread_counts(name: str) -> None:
+    """Stress: encode and decode each at a random thread count (1–4), several times."""
+    model = loud_model(name)
+    x = kodak(64, 128)
+    rng = np.random.default_rng(7)
+    before = torch.get_num_threads()
+    try:
+        with torch.no_grad():
+            torch.set_num_threads(int(rng.integers(1, 5)))
+            sections, _ = model.compress(x)
+            reference = model.decompress_latent(sections, 64, 128)
+            for _ in range(4):
+                torch.set_num_threads(int(rng.integers(1, 5)))
+                again, _ = model.compress(x)
+                assert again == sections
+                torch.set_num_threads(int(rng.integers(1, 5)))
+                assert torch.equal(model.decompress_latent(sections, 64, 128), reference)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_calibration_independent_of_thread_count() -> None:
+    """``cheng2020-ckbd`` calibrated at 1 and at 2 threads stores the same integer path."""
+    crops = [kodak(64, 64), kodak(128, 64)[:, :, 64:]]
+    states = []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            model = loud_model("cheng2020-ckbd")
+            model.calibrate(crops)
+            states.append({k: v for k, v in model.state_dict().items() if "_int" in k})
+    finally:
+        torch.set_num_threads(before)
+    assert states[0].keys() == states[1].keys() and states[0]
+    for key, value in states[0].items():
+        assert torch.equal(value, states[1][key]), key
 
 
 def test_context_fronts_restore_thread_count() -> None:

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.latent import LatentCodec
+from licodec.components.threads import single_threaded
 from licodec.core.image import crop, pad_to_multiple
 from licodec.errors import ModelError
 
@@ -134,10 +135,11 @@ class CompressionModel(nn.Module):
                 about 200 training crops of 256×256 — never the evaluation images.
         """
         self.eval()
-        ys = [self.analyze(pad_to_multiple(x, self.pad_multiple)).float() for x in images]
-        if not ys:
-            raise ValueError("calibration needs at least one image")
-        self.latent_codec.calibrate(ys)
+        with single_threaded():  # activation ranges, hence units, independent of threads
+            ys = [self.analyze(pad_to_multiple(x, self.pad_multiple)).float() for x in images]
+            if not ys:
+                raise ValueError("calibration needs at least one image")
+            self.latent_codec.calibrate(ys)
         self.latent_codec.force_float = False
 
     @property

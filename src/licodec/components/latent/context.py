@@ -55,7 +55,6 @@ Both twins are built by :meth:`ContextLatentCodec.calibrate` from the one-pass c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +69,7 @@ from licodec.components.latent.heads import EntropyHead
 from licodec.components.layers import MaskedConv2d, conv
 from licodec.components.layers.masked_conv import MaskType
 from licodec.components.quant import quantize
+from licodec.components.threads import single_threaded
 
 Step = Callable[[Tensor | None, Tensor], Tensor]
 """``(y at the front or None, params at the front) → ŷ at the front``, all ``(B·n)×·×1×1``."""
@@ -157,22 +157,6 @@ class PointwiseNet(nn.Sequential):
             else:
                 x = layer(x)
         return x
-
-
-@contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block, restoring the caller's count after.
-
-    The per-front products are small: threads barely help them and, on a busy machine, make
-    them many times slower. One thread also makes the parameters independent of the
-    caller's thread count, so a file decodes the same whatever ``torch.set_num_threads``.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from licodec.components.fixedpoint import IntegerNetwork
 from licodec.components.latent.base import ConditionalLatentCodec, LatentCodec, LatentOutput
+from licodec.components.threads import single_threaded
 
 
 class HyperpriorLatentCodec(LatentCodec):
@@ -24,6 +25,10 @@ class HyperpriorLatentCodec(LatentCodec):
     input the integers ``ẑ``, output in the units ``y_codec`` asks for, or a calibrated
     activation when ``y_codec`` has networks of its own). ``h_a`` needs none: ``ẑ`` is
     transmitted.
+
+    Threads: outside training, ``h_s`` and ``y_codec`` run on one intra-op thread
+    (:mod:`licodec.components.threads`), so float-path parameters do not depend on the
+    caller's thread count.
     """
 
     n_sections = 2
@@ -63,19 +68,26 @@ class HyperpriorLatentCodec(LatentCodec):
 
     def _synthesise(self, z_hat: Tensor) -> Tensor:
         """The side input of ``y_codec``: ``h_s(ẑ)``, as integers on the integer path."""
-        return self.h_s_int(z_hat) if self.integer_path else self.h_s(z_hat)
+        with single_threaded():
+            return self.h_s_int(z_hat) if self.integer_path else self.h_s(z_hat)
 
     def _analyse(self, y: Tensor) -> Tensor:
         return self.h_a(y.abs() if self.abs_input else y)
 
     def forward(self, y: Tensor) -> LatentOutput:
         z_out = self.z_codec(self._analyse(y))
-        y_out = self.y_codec(y, self.h_s(z_out.y_hat))
+        if self.training:
+            y_out = self.y_codec(y, self.h_s(z_out.y_hat))
+        else:  # what the coder computes, on the coder's threads
+            with single_threaded():
+                y_out = self.y_codec(y, self.h_s(z_out.y_hat))
         return LatentOutput(y_out.y_hat, {**y_out.likelihoods, **z_out.likelihoods})
 
     def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:
         z_sections, z_hat = self.z_codec.compress(self._analyse(y))
-        y_bytes, y_hat = self.y_codec.compress(y, self._synthesise(z_hat))
+        side = self._synthesise(z_hat)
+        with single_threaded():
+            y_bytes, y_hat = self.y_codec.compress(y, side)
         return [*z_sections, y_bytes], y_hat
 
     def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
@@ -86,4 +98,5 @@ class HyperpriorLatentCodec(LatentCodec):
         n_z = self.z_codec.n_sections
         z_hat = self.z_codec.decompress_batch([sections[:n_z] for sections in files], z_shape)
         side = self._synthesise(z_hat)
-        return self.y_codec.decompress_batch([sections[n_z] for sections in files], side)
+        with single_threaded():
+            return self.y_codec.decompress_batch([sections[n_z] for sections in files], side)
