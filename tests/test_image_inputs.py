@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from licodec.core.bitstream import ColourMode
+from licodec.core.colour import ColourMode
 from licodec.core.image import load_image, to_output_image
 from licodec.errors import ImageInputError
 

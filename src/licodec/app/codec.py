@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import torch
 from PIL import Image
 
+from licodec.components.entropy.coder import unsealed_streams
 from licodec.core.bitstream import Container, Flags, Header, pack, unpack
 from licodec.core.image import ImageLike, load_image, to_output_image, to_pixels, to_tensor
 from licodec.errors import BitstreamError, ModelError
 from licodec.models import CompressionModel
+from licodec.models.identity import format_id
 
 
 def encode(image: ImageLike, model: CompressionModel) -> bytes:
     """Compress ``image`` with ``model`` into the bytes of a ``.lic`` file.
 
     The header's ``INTEGER_PATH`` flag records whether the entropy parameters came from the
-    model's fixed-point path (see :meth:`CompressionModel.calibrate`).
+    model's fixed-point path (see :meth:`CompressionModel.calibrate`), and its weights id
+    which weights wrote it.
     """
-    pixels, colour = load_image(image)
+    pixels, mode = load_image(image)
     height, width = pixels.shape[:2]
     model.eval()
     sections, _ = model.compress(to_tensor(pixels))
     flags = Flags.INTEGER_PATH if model.integer_path else Flags.NONE
-    header = Header(model.name, model.quality, height, width, colour, flags)
-    return pack(header, sections)
+    header = Header(
+        model.name, model.quality, height, width, mode, flags, model.input_format,
+        weights_id=model.weights_id,
+    )  # fmt: skip
+    return pack(header, sections, list(model.section_tags))
 
 
 def read(data: bytes) -> Container:
@@ -35,7 +43,7 @@ def read(data: bytes) -> Container:
 def decode(data: bytes | Container, model: CompressionModel) -> Image.Image:
     """Decompress ``.lic`` bytes with ``model``, which must be the model that wrote them."""
     container = data if isinstance(data, Container) else unpack(data)
-    return to_output_image(decode_pixels(container, model), container.header.colour)
+    return to_output_image(decode_pixels(container, model), container.header.mode)
 
 
 def decode_pixels(container: Container, model: CompressionModel) -> np.ndarray:
@@ -43,35 +51,65 @@ def decode_pixels(container: Container, model: CompressionModel) -> np.ndarray:
     the path (integer or float) that the file's flags name.
 
     Raises:
-        BitstreamError: the file belongs to another model or is malformed.
-        ModelError: the file was written by the integer path and ``model`` has no
-            fixed-point calibration.
+        BitstreamError: the file belongs to another model, does not hold the sections or
+            flags the model writes, or its data is corrupted.
+        ModelError: the file was written with other weights (another weights id), or by the
+            integer path and ``model`` has no fixed-point calibration.
     """
+    check_fits(container, model)
+    header = container.header
+    integer = bool(header.flags & Flags.INTEGER_PATH)
+    model.eval()
+    legacy = unsealed_streams() if container.version == 1 else nullcontext()
+    try:
+        with model.coding_path(integer), legacy:
+            x_hat = model.decompress(container.sections, header.height, header.width)
+    except BitstreamError:
+        raise
+    except (ValueError, OverflowError, RuntimeError, IndexError) as err:
+        raise BitstreamError(f"corrupted section data: {err}") from err
+    return to_pixels(x_hat)
+
+
+def check_fits(container: Container, model: CompressionModel) -> None:
+    """Refuse a file that ``model`` did not write: another model or quality, other weights,
+    another coded format, model flags it does not own, or sections it does not write."""
     header = container.header
     if (header.model, header.quality) != (model.name, model.quality):
         raise BitstreamError(
             f"file was written by {header.model} q{header.quality}, "
             f"not {model.name} q{model.quality}"
         )
-    if len(container.sections) != model.n_sections:
-        raise BitstreamError(
-            f"malformed file: {len(container.sections)} sections, {model.name} writes "
-            f"{model.n_sections}"
-        )
-    integer = bool(header.flags & Flags.INTEGER_PATH)
-    if integer and not model.calibrated:
+    if header.flags & Flags.INTEGER_PATH and not model.calibrated:
         raise ModelError(
             f"the file was written by the integer (fixed-point) path of {header.model} "
             f"q{header.quality}, but these weights have no fixed-point calibration: load "
             "calibrated weights (or call calibrate() with the encoder's calibration)"
         )
-    model.eval()
-    try:
-        with model.coding_path(integer):
-            x_hat = model.decompress(container.sections, header.height, header.width)
-    except (ValueError, OverflowError, RuntimeError, IndexError) as err:
-        raise BitstreamError(f"corrupted section data: {err}") from err
-    return to_pixels(x_hat)
+    if header.weights_id is not None and header.weights_id != model.weights_id:
+        raise ModelError(
+            f"the file was written with weights {format_id(header.weights_id)} of "
+            f"{header.model} q{header.quality}, these weights are {format_id(model.weights_id)}: "
+            "decode with the weights that wrote it"
+        )
+    if header.format != model.input_format:
+        raise BitstreamError(
+            f"malformed header: {model.name} codes {model.input_format.name}, the file says "
+            f"{header.format.name}"
+        )
+    model.check_model_flags(header.model_flags)
+    expected = model.section_tags
+    if container.tags is None:  # format v1: untagged
+        if len(container.sections) != len(expected):
+            raise BitstreamError(
+                f"malformed file: {len(container.sections)} sections, {model.name} writes "
+                f"{len(expected)}"
+            )
+    elif container.tags != expected:
+        raise BitstreamError(
+            f"malformed file: sections {[t.name for t in container.tags]}, {model.name} "
+            f"writes {[t.name for t in expected]}"
+        )
 
 
 def reconstruct(image: ImageLike, model: CompressionModel) -> torch.Tensor:

@@ -571,5 +571,4 @@ class _Trainer:
             "wall_time_s": round(self.elapsed, 1),
             "final_train": {key: self.metrics[key] for key in ("step", "loss", "bpp", "psnr")},
         }
-        export_weights(model, path, manifest)
-        return TrainResult(model, path, manifest)
+        return TrainResult(model, path, export_weights(model, path, manifest))

@@ -12,6 +12,13 @@ Call :func:`round_parameters_to_fp16` and then ``model.update()`` before exporti
 stored coding tables are exactly those the stored (rounded) parameters give; then
 ``model.calibrate(crops)`` to store the fixed-point path (integer weights, biases,
 multipliers and shifts of the parameter networks, all integer buffers) with them.
+
+Files describe themselves: the safetensors metadata holds ``licodec.model``,
+``licodec.quality``, ``licodec.config`` (JSON: the builder's settings, e.g. channel counts)
+and ``licodec.weights_id`` (:mod:`licodec.models.identity`, also written into the manifest),
+so a copied file loads on its own. Loading checks the model and quality it names and that
+the loaded tensors hash to its id (a damaged or edited file is refused). Files exported
+before this metadata existed still load, with their JSON sidecar giving the config.
 """
 
 from __future__ import annotations
@@ -22,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from licodec.components.buffers import optional_state_keys
 from licodec.errors import ModelError
+from licodec.models.identity import format_id, weights_id
 
 STORED_PARAMETER_DTYPE = torch.float16
 """dtype of floating-point parameters in exported weight files."""
@@ -46,11 +54,14 @@ def round_parameters_to_fp16(model: nn.Module) -> None:
             parameter.copy_(parameter.to(STORED_PARAMETER_DTYPE))
 
 
-def export_weights(model: nn.Module, path: Path | str, manifest: dict[str, Any]) -> Path:
-    """Write ``model``'s state as ``path`` (safetensors) plus its JSON manifest sidecar.
+def export_weights(
+    model: nn.Module, path: Path | str, manifest: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``model``'s state as ``path`` (safetensors, self-describing metadata) plus its
+    JSON manifest sidecar (given ``manifest`` with ``weights_id`` added).
 
     Both files are written to a temporary name first and then renamed, so a reader never
-    sees half a file. Returns the manifest's path.
+    sees half a file. Returns the manifest as written.
 
     Raises:
         ModelError: a parameter does not fit float16 (overflow to infinity).
@@ -65,15 +76,51 @@ def export_weights(model: nn.Module, path: Path | str, manifest: dict[str, Any])
             if not torch.isfinite(tensor).all():
                 raise ModelError(f"parameter {name} overflows float16 (|value| > 65504)")
         tensors[name] = tensor.contiguous()
+    identity = format_id(weights_id(tensors))
+    metadata = {
+        "format": "pt",
+        "licodec.model": str(getattr(model, "name", "")),
+        "licodec.quality": str(getattr(model, "quality", 0)),
+        "licodec.config": json.dumps(getattr(model, "config", {}), sort_keys=True),
+        "licodec.weights_id": identity,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, tmp, metadata={"format": "pt"})
+    save_file(tensors, tmp, metadata=metadata)
     os.replace(tmp, path)
     sidecar = manifest_path(path)
     tmp = sidecar.with_name(sidecar.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    entry = {**manifest, "weights_id": identity}
+    tmp.write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, sidecar)
-    return sidecar
+    return entry
+
+
+def read_metadata(path: Path | str) -> dict[str, Any]:
+    """What a weights file says of itself: ``{"model", "quality", "config", "weights_id"}``
+    (the keys it has; ``{}`` for files exported before the metadata existed).
+
+    Raises:
+        ModelError: the file is missing, not safetensors, or its metadata is malformed.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = handle.metadata() or {}
+    except (OSError, SafetensorError) as err:
+        raise ModelError(f"cannot read weights file {path}: {err}") from err
+    info: dict[str, Any] = {}
+    try:
+        if raw.get("licodec.model"):
+            info["model"] = raw["licodec.model"]
+        if "licodec.quality" in raw:
+            info["quality"] = int(raw["licodec.quality"])
+        if "licodec.config" in raw:
+            info["config"] = dict(json.loads(raw["licodec.config"]))
+        if "licodec.weights_id" in raw:
+            info["weights_id"] = int(raw["licodec.weights_id"], 16)
+    except (ValueError, TypeError) as err:
+        raise ModelError(f"weights file {path} has malformed licodec metadata: {err}") from err
+    return info
 
 
 def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
@@ -85,10 +132,18 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
     integer path then stays empty.
 
     Raises:
-        ModelError: unreadable file, missing or unexpected keys, or a tensor whose shape
-            does not fit the model (e.g. weights of another model or quality).
+        ModelError: unreadable file, weights of another model or quality (by the file's
+            metadata, or by missing or unexpected keys or shapes), or tensors that do not
+            hash to the file's weights id.
     """
     path = Path(path)
+    info = read_metadata(path)
+    names = (getattr(model, "name", None), getattr(model, "quality", None))
+    if "model" in info and (info["model"], info.get("quality")) != names:
+        raise ModelError(
+            f"weights {path} hold {info['model']} q{info.get('quality')}, "
+            f"not {names[0]} q{names[1]}"
+        )
     try:
         stored = load_file(path)
     except (OSError, SafetensorError) as err:
@@ -117,6 +172,11 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
         model.load_state_dict(converted, strict=True)
     except RuntimeError as err:
         raise ModelError(f"weights {path} do not fit {type(model).__name__}: {err}") from err
+    if "weights_id" in info and weights_id(model.state_dict()) != info["weights_id"]:
+        raise ModelError(
+            f"weights {path} are damaged: their tensors do not hash to the file's weights id "
+            f"{format_id(info['weights_id'])}"
+        )
     return model
 
 

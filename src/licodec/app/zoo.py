@@ -58,13 +58,18 @@ def default_quality(model: str) -> int:
     return qualities[(len(qualities) - 1) // 2]
 
 
+def weights_file(weights: str | os.PathLike) -> Path:
+    """``weights`` as a path, which must name a file."""
+    path = Path(weights)
+    if not path.is_file():
+        raise ModelError(f"weights file not found: {path}")
+    return path
+
+
 def find_weights(model: str, quality: int, weights: str | os.PathLike | None = None) -> Path:
     """Resolve the weights file of ``(model, quality)`` (see module docstring)."""
     if weights is not None:
-        path = Path(weights)
-        if not path.is_file():
-            raise ModelError(f"weights file not found: {path}")
-        return path
+        return weights_file(weights)
     env = os.environ.get("LICODEC_WEIGHTS")
     if env:
         path = Path(env)
@@ -82,31 +87,48 @@ def find_weights(model: str, quality: int, weights: str | os.PathLike | None = N
 
 
 def load_model(
-    model: str = DEFAULT_MODEL, quality: int | None = None, weights: str | os.PathLike | None = None
+    model: str | None = DEFAULT_MODEL,
+    quality: int | None = None,
+    weights: str | os.PathLike | None = None,
 ) -> CompressionModel:
-    """Build ``model`` at ``quality`` and load its trained weights, in eval mode."""
-    from licodec.app.weights import load_weights
+    """Build ``model`` at ``quality`` and load its trained weights, in eval mode.
 
+    With ``model=None`` the model (and, without ``quality``, the quality) is the one a
+    self-describing ``weights`` file names; otherwise the default model.
+    """
+    from licodec.app.weights import load_weights, read_metadata
+
+    info = read_metadata(weights_file(weights)) if weights is not None else {}
+    if model is None:
+        model = info.get("model", DEFAULT_MODEL)
+        if quality is None:
+            quality = info.get("quality")
     spec(model)
     quality = default_quality(model) if quality is None else quality
     registered_config(model, quality)
     path = find_weights(model, quality, weights)
-    network = build(model, quality, **architecture_overrides(path))
+    if weights is None:
+        info = read_metadata(path)
+    network = build(model, quality, **architecture_overrides(path, info))
     load_weights(network, path)
     return network.eval()
 
 
-def architecture_overrides(weights: Path) -> dict[str, Any]:
-    """Model settings recorded in the manifest beside ``weights`` (e.g. ``{"n": .., "m": ..}``).
+def architecture_overrides(weights: Path, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Model settings of ``weights`` (e.g. ``{"n": .., "m": ..}``): from the file's own
+    metadata, or for older files from the manifest beside it.
 
     Shipped weights may use other channel counts than the registry's default for their
-    quality (e.g. a smaller model at a high-rate λ); the manifest says which.
+    quality (e.g. a smaller model at a high-rate λ); the file says which.
     """
     from licodec.app.weights import manifest_path
 
-    sidecar = manifest_path(weights)
-    if not sidecar.is_file():
-        return {}
-    config = dict(json.loads(sidecar.read_text()).get("model_config", {}))
+    if "config" in metadata:
+        config = dict(metadata["config"])
+    else:
+        sidecar = manifest_path(weights)
+        if not sidecar.is_file():
+            return {}
+        config = dict(json.loads(sidecar.read_text()).get("model_config", {}))
     config.pop("lmbda", None)
     return config

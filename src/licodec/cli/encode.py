@@ -17,7 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("encode", help="compress an image into a .lic file")
     parser.add_argument("input", type=Path, help="image file (PNG, JPEG, ...)")
     parser.add_argument("-o", "--output", type=Path, help="output .lic (default: INPUT.lic)")
-    parser.add_argument("--model", default=zoo.DEFAULT_MODEL, help="model name (see `zoo`)")
+    parser.add_argument(
+        "--model",
+        help=f"model name (see `zoo`; default: the one --weights names, or {zoo.DEFAULT_MODEL})",
+    )
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--quality", type=int, help="quality (default: middle shipped one)")
     rate.add_argument(
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if budget is None:
             height, width = load_image(args.input)[0].shape[:2]
             budget = ratecontrol.bytes_for_bpp(args.max_bpp, height, width)
-        data, _ = ratecontrol.encode_within(args.input, budget, args.model)
+        data, _ = ratecontrol.encode_within(args.input, budget, args.model or zoo.DEFAULT_MODEL)
     seconds = time.perf_counter() - start
     output = args.output or args.input.with_suffix(".lic")
     write_atomic(output, data)

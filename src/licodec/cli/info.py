@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from licodec.app import codec
+from licodec.models.identity import format_id
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,9 +31,16 @@ def run(args: argparse.Namespace) -> int:
         "quality": header.quality,
         "width": header.width,
         "height": header.height,
-        "colour": header.colour.name,
+        "version": container.version,
+        "format": header.format.name,
+        "mode": header.mode.name,
         "flags": [flag.name for flag in type(header.flags) if flag in header.flags and flag],
-        "section_bytes": [len(section) for section in container.sections],
+        "model_flags": header.model_flags,
+        "weights_id": None if header.weights_id is None else format_id(header.weights_id),
+        "sections": [
+            {"tag": None if container.tags is None else container.tags[i].name, "bytes": len(s)}
+            for i, s in enumerate(container.sections)
+        ],
     }
     if args.json:
         print(json.dumps(info))

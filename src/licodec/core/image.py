@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
-from licodec.core.bitstream import ColourMode
+from licodec.core.colour import ColourMode
 from licodec.errors import ImageInputError
 
 ImageLike = Image.Image | np.ndarray | str | os.PathLike

@@ -12,8 +12,11 @@ from torch import Tensor, nn
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.latent import LatentCodec
 from licodec.components.threads import single_threaded
+from licodec.core.bitstream import SectionTag
+from licodec.core.colour import CodedFormat
 from licodec.core.image import crop, pad_to_multiple
-from licodec.errors import ModelError
+from licodec.errors import BitstreamError, ModelError
+from licodec.models.identity import WeightsIdCache
 
 
 class CompressionModel(nn.Module):
@@ -28,12 +31,17 @@ class CompressionModel(nn.Module):
             every stride on the way to the deepest latent).
 
     Attributes set by the registry: ``name``, ``quality``, ``lmbda`` and ``config``.
+
+    Class attributes a family may override: ``input_format`` (the planes it codes) and
+    ``model_flag_bits`` (the bits of the file's model-flag byte it owns; others are refused).
     """
 
     name: str = "unnamed"
     quality: int = 0
     lmbda: float = 0.0
     config: dict[str, Any]
+    input_format: CodedFormat = CodedFormat.RGB444
+    model_flag_bits: int = 0
 
     def __init__(
         self,
@@ -50,6 +58,29 @@ class CompressionModel(nn.Module):
         self.stride = stride
         self.pad_multiple = pad_multiple
         self.config = {}
+        self._weights_id = WeightsIdCache()
+
+    @property
+    def weights_id(self) -> int:
+        """32-bit hash of every tensor of the model (:mod:`licodec.models.identity`)."""
+        return self._weights_id(self)
+
+    @property
+    def section_tags(self) -> tuple[SectionTag, ...]:
+        """The tag of each section a file of this model holds, in order."""
+        return self.latent_codec.section_tags
+
+    def check_model_flags(self, flags: int) -> None:
+        """Refuse a model-flag byte with bits this model does not own.
+
+        Raises:
+            BitstreamError: unknown bits are set.
+        """
+        if flags & ~self.model_flag_bits:
+            raise BitstreamError(
+                f"malformed header: model flags 0x{flags:02x} have bits {self.name} does not "
+                f"use (it owns 0x{self.model_flag_bits:02x})"
+            )
 
     @property
     def n_sections(self) -> int:

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from licodec.components.quant import QuantMode
+from licodec.core.bitstream import SectionTag
 
 
 @dataclass
@@ -42,9 +43,18 @@ class LatentOutput:
 class LatentCodec(nn.Module):
     """Codes a latent on its own (see module docstring)."""
 
-    n_sections: int = 1
     force_float: bool = False
     """Code with the float networks even when calibrated (old files, comparisons)."""
+
+    @property
+    def section_tags(self) -> tuple[SectionTag, ...]:
+        """The tag of each section ``compress`` returns, in order."""
+        raise NotImplementedError
+
+    @property
+    def n_sections(self) -> int:
+        """Byte sections ``compress`` returns."""
+        return len(self.section_tags)
 
     @property
     def calibrated(self) -> bool:

@@ -260,7 +260,9 @@ class ContextLatentCodec(ConditionalLatentCodec):
 
     def decompress(self, data: bytes, side: Tensor) -> Tensor:
         decoder = Decoder(data)
-        return self._run(None, side, lambda _, p: self.head.decode(decoder, p))[0]
+        y_hat = self._run(None, side, lambda _, p: self.head.decode(decoder, p))[0]
+        decoder.finish()
+        return y_hat
 
     def decompress_batch(self, data: list[bytes], side: Tensor) -> Tensor:
         """One front loop for the whole batch; image ``b``'s rows (the ``b``-th of ``B`` equal
@@ -273,7 +275,10 @@ class ContextLatentCodec(ConditionalLatentCodec):
                 [self.head.decode(d, p) for d, p in zip(decoders, blocks, strict=True)]
             )
 
-        return self._run(None, side, step)[0]
+        y_hat = self._run(None, side, step)[0]
+        for decoder in decoders:
+            decoder.finish()
+        return y_hat
 
     def fronts(self, height: int, width: int) -> list[Front]:
         """The fronts of an ``H×W`` latent in coding order (see module docstring).

@@ -9,6 +9,7 @@ from licodec.components.entropy import FactorizedPrior
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.latent.base import LatentCodec, LatentOutput, training_modes
 from licodec.components.quant import quantize
+from licodec.core.bitstream import SectionTag
 
 
 class FactorizedLatentCodec(LatentCodec):
@@ -16,7 +17,8 @@ class FactorizedLatentCodec(LatentCodec):
 
     Args:
         channels: channels of the latent.
-        name: key of its likelihood in :class:`LatentOutput` ("y" or "z").
+        name: key of its likelihood in :class:`LatentOutput` ("y" or "z"; a "z" section is
+            tagged ``HYPER``, any other ``LATENT``).
     """
 
     def __init__(self, channels: int, name: str = "y") -> None:
@@ -24,6 +26,10 @@ class FactorizedLatentCodec(LatentCodec):
         self.channels = channels
         self.name = name
         self.prior = FactorizedPrior(channels)
+
+    @property
+    def section_tags(self) -> tuple[SectionTag, ...]:
+        return (SectionTag.HYPER if self.name == "z" else SectionTag.LATENT,)
 
     @property
     def calibrated(self) -> bool:
@@ -46,7 +52,7 @@ class FactorizedLatentCodec(LatentCodec):
 
     def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
         full_shape = torch.Size((1, self.channels, *shape))
-        values = Decoder(sections[0]).decode_indexed(
-            self.prior.index(full_shape), self.prior.tables
-        )
+        decoder = Decoder(sections[0])
+        values = decoder.decode_indexed(self.prior.index(full_shape), self.prior.tables)
+        decoder.finish()
         return torch.from_numpy(values.astype("float32"))

@@ -88,5 +88,7 @@ class ScaleLatentCodec(ConditionalLatentCodec):
 
     def decompress(self, data: bytes, side: Tensor) -> Tensor:
         scales, frac_bits, means = coding_params(*self.split(side))
-        symbols = self.conditional.decode(Decoder(data), scales, frac_bits)
+        decoder = Decoder(data)
+        symbols = self.conditional.decode(decoder, scales, frac_bits)
+        decoder.finish()
         return (symbols + means).float() if means is not None else symbols

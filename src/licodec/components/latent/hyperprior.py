@@ -8,10 +8,13 @@ from torch import Tensor, nn
 from licodec.components.fixedpoint import IntegerNetwork
 from licodec.components.latent.base import ConditionalLatentCodec, LatentCodec, LatentOutput
 from licodec.components.threads import single_threaded
+from licodec.core.bitstream import SectionTag
 
 
 class HyperpriorLatentCodec(LatentCodec):
-    """Two sections: ``[z, y]``. The hyper-latent has ``1/hyper_stride`` of y's resolution.
+    """Sections: those of ``z_codec`` (tagged ``HYPER``), then ``y`` (``LATENT``).
+
+    The hyper-latent has ``1/hyper_stride`` of y's resolution.
 
     Args:
         h_a: hyper-analysis, ``y → z``.
@@ -31,8 +34,6 @@ class HyperpriorLatentCodec(LatentCodec):
     caller's thread count.
     """
 
-    n_sections = 2
-
     def __init__(
         self,
         h_a: nn.Module,
@@ -50,6 +51,10 @@ class HyperpriorLatentCodec(LatentCodec):
         self.hyper_stride = hyper_stride
         self.abs_input = abs_input
         self.h_s_int = IntegerNetwork(h_s, output_bits=y_codec.side_bits)
+
+    @property
+    def section_tags(self) -> tuple[SectionTag, ...]:
+        return (*self.z_codec.section_tags, SectionTag.LATENT)
 
     @property
     def calibrated(self) -> bool:
