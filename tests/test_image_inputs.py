@@ -42,9 +42,16 @@ def test_opaque_alpha_is_dropped_losslessly_and_transparent_alpha_refused() -> N
 
 @pytest.mark.parametrize("mode", ["P", "CMYK", "YCbCr", "1"])
 def test_other_modes_are_converted(mode: str) -> None:
-    image = Image.new("RGB", (6, 4), (30, 60, 90)).convert(mode)
-    out, _ = load_image(image)
-    assert out.shape == (4, 6, 3) and out.dtype == np.uint8
+    """Palette, CMYK and YCbCr become Pillow's RGB values; bilevel becomes grey."""
+    gradient = np.stack(np.meshgrid(np.arange(6) * 40, np.arange(4) * 60), -1).astype(np.uint8)
+    image = Image.fromarray(np.dstack([gradient, gradient[..., :1]]), "RGB").convert(mode)
+    out, colour = load_image(image)
+    if mode == "1":
+        grey = np.asarray(image.convert("L"))
+        assert colour == ColourMode.GRAY and np.array_equal(out, np.dstack([grey] * 3))
+    else:
+        assert colour == ColourMode.RGB and np.array_equal(out, np.asarray(image.convert("RGB")))
+    assert len(np.unique(out)) >= 2  # the test image is not flat
 
 
 def test_sixteen_bit_and_float_inputs_are_refused() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from PIL import Image
 
 from licodec.app.report import bd_rate, bd_rate_table, load_results, ms_ssim_to_db, plot_rd
+from licodec.cli.main import main
 
 ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors" / "kodak"
 
@@ -142,35 +142,16 @@ def test_plot_writes_png(tmp_path: Path) -> None:
         assert im.width < 1000
 
 
-def _parser(*modules) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    for module in modules:
-        module.register(sub)
-    return parser
-
-
 def test_bdrate_and_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from licodec.cli import bdrate, plot
-
-    parser = _parser(bdrate, plot)
-    args = parser.parse_args(
-        ["bdrate", "--anchor", str(ANCHORS / "bpg_444_x265_ycbcr.json"), "--json"]
-        + [str(ANCHORS / "vtm.json"), str(ANCHORS / "hm.json")]
-    )
-    assert args.func(args) == 0
+    argv = ["bdrate", "--anchor", str(ANCHORS / "bpg_444_x265_ycbcr.json"), "--json"]
+    assert main([*argv, str(ANCHORS / "vtm.json"), str(ANCHORS / "hm.json")]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["name"] for r in rows] == ["VTM", "HM"]
     assert rows[0]["bd_rate"] < rows[1]["bd_rate"]
 
-    args = parser.parse_args(
-        ["bdrate", "--anchor", str(ANCHORS / "jpeg.json"), str(ANCHORS / "webp.json")]
-    )
-    assert args.func(args) == 0
+    assert main(["bdrate", "--anchor", str(ANCHORS / "jpeg.json"), str(ANCHORS / "webp.json")]) == 0
     assert "WebP" in capsys.readouterr().out
 
     out = tmp_path / "rd.png"
-    args = parser.parse_args(["plot", str(ANCHORS / "webp.json"), "-o", str(out)])
-    assert args.func(args) == 0 and out.is_file()
-    args = parser.parse_args(["plot", str(tmp_path / "missing.json"), "-o", str(out)])
-    assert args.func(args) == 2
+    assert main(["plot", str(ANCHORS / "webp.json"), "-o", str(out)]) == 0 and out.is_file()
+    assert main(["plot", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
