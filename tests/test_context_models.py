@@ -331,13 +331,13 @@ def test_fronts_see_what_training_sees(
     codec = codec_type(6, 12, MixtureHead()).eval()
     y, side = 3 * torch.randn(1, 6, 8, 10), torch.randn(1, 12, 8, 10)
     with torch.no_grad():
-        y_hat, params = codec._run(y, side, lambda y_f, p: codec.head.quantize(y_f, p, "round"))
+        y_hat, params = codec._run(y, side, lambda y_f, p: codec.head.round(y_f, p))
         torch.testing.assert_close(
             params, _one_pass_params(codec, y_hat, side), rtol=1e-4, atol=1e-4
         )
         reverse = codec.schedule(8, 10).max() - codec.schedule(8, 10)
         monkeypatch.setattr(codec, "schedule", lambda h, w: reverse)
-        y_hat, params = codec._run(y, side, lambda y_f, p: codec.head.quantize(y_f, p, "round"))
+        y_hat, params = codec._run(y, side, lambda y_f, p: codec.head.round(y_f, p))
         assert not torch.allclose(params, _one_pass_params(codec, y_hat, side), atol=1e-3)
 
 

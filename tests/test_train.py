@@ -113,8 +113,8 @@ def test_short_run_writes_outputs_and_exports_loadable_weights(
     with safe_open(result.weights, framework="pt") as stored:
         dtypes = {key: stored.get_tensor(key).dtype for key in stored.keys()}
     assert dtypes["g_a.0.weight"] == torch.float16
-    assert dtypes["latent_codec.y_codec.conditional._counts"] == torch.int32
-    assert dtypes["latent_codec.y_codec.conditional.scale_table"] == torch.float64
+    assert dtypes["latent_codec.y_codec.head.conditional._counts"] == torch.int32
+    assert dtypes["latent_codec.y_codec.head.conditional.scale_table"] == torch.float64
 
     model = load_weights(build("mbt2018-mean", 1, **SMALL), result.weights).eval()
     for key, value in result.model.state_dict().items():

@@ -34,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from licodec.components.buffers import optional_state_keys
+from licodec.components.legacy import upgrade_state
 from licodec.errors import ModelError
 from licodec.models.identity import format_id, weights_id
 
@@ -148,6 +149,12 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
         stored = load_file(path)
     except (OSError, SafetensorError) as err:
         raise ModelError(f"cannot read weights file {path}: {err}") from err
+    if "weights_id" in info and weights_id(stored) != info["weights_id"]:
+        raise ModelError(
+            f"weights {path} are damaged: their tensors do not hash to the file's weights id "
+            f"{format_id(info['weights_id'])}"
+        )
+    stored = upgrade_state(model, stored)
     own = model.state_dict()
     missing = sorted(own.keys() - stored.keys() - optional_state_keys(model))
     unexpected = sorted(stored.keys() - own.keys())
@@ -172,11 +179,6 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
         model.load_state_dict(converted, strict=True)
     except RuntimeError as err:
         raise ModelError(f"weights {path} do not fit {type(model).__name__}: {err}") from err
-    if "weights_id" in info and weights_id(model.state_dict()) != info["weights_id"]:
-        raise ModelError(
-            f"weights {path} are damaged: their tensors do not hash to the file's weights id "
-            f"{format_id(info['weights_id'])}"
-        )
     return model
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from licodec.components.entropy import GaussianConditional
 from licodec.components.latent import (
     FactorizedLatentCodec,
     HyperpriorLatentCodec,
-    ScaleLatentCodec,
+    ParametricLatentCodec,
+    ScaleHead,
 )
 from licodec.components.layers import conv, deconv
 from licodec.models.base import CompressionModel
@@ -43,7 +43,7 @@ def hyperprior(n: int, m: int) -> CompressionModel:
         h_a,
         h_s,
         FactorizedLatentCodec(n, name="z"),
-        ScaleLatentCodec(mean_scale=False, conditional=GaussianConditional()),
+        ParametricLatentCodec(ScaleHead()),
         abs_input=True,
     )
     return CompressionModel(gdn_analysis(n, m), gdn_synthesis(n, m), latent)

@@ -7,7 +7,8 @@ from torch import nn
 from licodec.components.latent import (
     FactorizedLatentCodec,
     HyperpriorLatentCodec,
-    ScaleLatentCodec,
+    MeanScaleHead,
+    ParametricLatentCodec,
 )
 from licodec.components.layers import conv, deconv
 from licodec.models.base import CompressionModel
@@ -43,6 +44,6 @@ def mean_scale(n: int, m: int) -> CompressionModel:
     """Mean-scale hyperprior model."""
     h_a, h_s = mean_scale_hyper_transforms(n, m)
     latent = HyperpriorLatentCodec(
-        h_a, h_s, FactorizedLatentCodec(n, name="z"), ScaleLatentCodec(mean_scale=True)
+        h_a, h_s, FactorizedLatentCodec(n, name="z"), ParametricLatentCodec(MeanScaleHead())
     )
     return CompressionModel(gdn_analysis(n, m), gdn_synthesis(n, m), latent)

@@ -27,6 +27,7 @@ from licodec.components.entropy.base import LIKELIHOOD_BOUND, TabledEntropyModel
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.tables import IntegerTables
 from licodec.components.ops import lower_bound, std_normal_cdf
+from licodec.components.quant import UNIT_CELL, Cell
 
 
 class ScaleTableConditional(TabledEntropyModel):
@@ -67,14 +68,32 @@ class ScaleTableConditional(TabledEntropyModel):
             lo, hi = (mid, hi) if tail > tail_mass else (lo, mid)
         return hi
 
-    def likelihood(self, values: Tensor, scales: Tensor, means: Tensor | None = None) -> Tensor:
-        """``P(values)`` under the continuous scales (training and rate estimates)."""
+    def likelihood(
+        self,
+        values: Tensor,
+        scales: Tensor,
+        means: Tensor | None = None,
+        cell: Cell = UNIT_CELL,
+    ) -> Tensor:
+        """``P(values)``: the mass of each value's ``cell`` under the continuous scales
+        (training and rate estimates).
+
+        The unit cell is computed on the lower tail, ``F((½ − |c|)/s) − F((−½ − |c|)/s)``
+        with ``c = v − μ``, where both CDF values are small and keep their precision; other
+        cells reflect to the lower tail the same way.
+        """
         centred = values - means if means is not None else values
         scales = lower_bound(scales, self.scale_min)
-        magnitude = torch.abs(centred)
-        upper = self.standard_cdf((0.5 - magnitude) / scales)
-        lower = self.standard_cdf((-0.5 - magnitude) / scales)
-        return lower_bound(upper - lower, LIKELIHOOD_BOUND)
+        if cell.unit:
+            magnitude = torch.abs(centred)
+            upper = self.standard_cdf((0.5 - magnitude) / scales)
+            lower = self.standard_cdf((-0.5 - magnitude) / scales)
+            return lower_bound(upper - lower, LIKELIHOOD_BOUND)
+        low, high = centred + cell.lower, centred + cell.upper
+        flip = (low + high) > 0  # mirror cells above the mean onto the lower tail
+        low, high = torch.where(flip, -high, low), torch.where(flip, -low, high)
+        mass = self.standard_cdf(high / scales) - self.standard_cdf(low / scales)
+        return lower_bound(mass, LIKELIHOOD_BOUND)
 
     def index(self, scales: Tensor, frac_bits: int | None = None) -> np.ndarray:
         """Table level of each scale: ``#{j : B_j < s}`` over the stored geometric midpoints

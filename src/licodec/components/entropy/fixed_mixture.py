@@ -42,11 +42,14 @@ from licodec.components.buffers import DataSizedBuffers
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.mixture import decode_row_batches, encode_row_batches
 from licodec.components.entropy.tables import quantize_masses
+from licodec.components.entropy.units import (
+    LOGIT_FRAC_BITS,
+    MEAN_FRAC_BITS,
+    SCALE_FRAC_BITS,
+    units,
+)
 from licodec.components.ops import std_normal_cdf
 
-LOGIT_FRAC_BITS = 8
-MEAN_FRAC_BITS = 8
-SCALE_FRAC_BITS = 12
 WEIGHT_BITS = 16
 CDF_BITS = 28
 GRID_BITS = 10  # table steps of 2^-10 in u
@@ -110,8 +113,9 @@ class FixedPointMixture(DataSizedBuffers):
     def param_units(self, channels: int) -> Tensor:
         """Units of the ``(logits, means, scales)`` channel blocks of ``3·channels`` parameter
         channels (each block ``channels = K·C`` long), float64."""
-        bits = torch.tensor([LOGIT_FRAC_BITS, MEAN_FRAC_BITS, SCALE_FRAC_BITS], dtype=torch.float64)
-        return torch.exp2(-bits).repeat_interleave(channels)
+        return units(
+            (LOGIT_FRAC_BITS, channels), (MEAN_FRAC_BITS, channels), (SCALE_FRAC_BITS, channels)
+        )
 
     def _flat(self, logits: Tensor, means: Tensor, scales: Tensor) -> list[np.ndarray]:
         """``B×K×C×H×W`` int64 tensors → ``(N, K)`` int64 arrays, scales raised to the floor."""

@@ -32,6 +32,7 @@ from licodec.components.entropy.base import LIKELIHOOD_BOUND
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.tables import quantize_pmf
 from licodec.components.ops import lower_bound, std_normal_cdf
+from licodec.components.quant import UNIT_CELL, Cell
 
 _ROW_BUDGET = 1 << 22  # float64 entries per batch of rows (32 MiB)
 
@@ -62,12 +63,21 @@ class GaussianMixtureConditional(nn.Module):
         self.max_radius = max_radius
         self.negligible_weight = negligible_weight
 
-    def likelihood(self, values: Tensor, means: Tensor, scales: Tensor, weights: Tensor) -> Tensor:
-        """``P(values)`` for ``values`` ``B×C×H×W`` and parameters ``B×K×C×H×W``."""
+    def likelihood(
+        self,
+        values: Tensor,
+        means: Tensor,
+        scales: Tensor,
+        weights: Tensor,
+        cell: Cell = UNIT_CELL,
+    ) -> Tensor:
+        """``P(values)``, the mixture mass of each value's ``cell``, for ``values``
+        ``B×C×H×W`` and parameters ``B×K×C×H×W``."""
         scales = lower_bound(scales, self.scale_min)
         centred = values.unsqueeze(1) - means
-        upper = std_normal_cdf((centred + 0.5) / scales)
-        lower = std_normal_cdf((centred - 0.5) / scales)
+        low, high = (-0.5, 0.5) if cell.unit else (_k(cell.lower), _k(cell.upper))
+        upper = std_normal_cdf((centred + high) / scales)
+        lower = std_normal_cdf((centred + low) / scales)
         return lower_bound((weights * (upper - lower)).sum(dim=1), LIKELIHOOD_BOUND)
 
     def _flat_params(
@@ -124,6 +134,11 @@ class GaussianMixtureConditional(nn.Module):
     def decode(self, decoder: Decoder, means: Tensor, scales: Tensor, weights: Tensor) -> Tensor:
         """Decode values of shape ``B×C×H×W`` (taken from ``means`` without its K axis)."""
         return decode_row_batches(decoder, means, self._row_batches(means, scales, weights))
+
+
+def _k(edge: float | Tensor) -> float | Tensor:
+    """A cell edge ``B×C×H×W`` given a component axis (``B×1×C×H×W``); floats as they are."""
+    return edge.unsqueeze(1) if isinstance(edge, Tensor) else edge
 
 
 RowBatches = Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]

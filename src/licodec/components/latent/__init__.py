@@ -4,18 +4,21 @@ from licodec.components.latent.base import (
     ConditionalLatentCodec,
     LatentCodec,
     LatentOutput,
-    training_modes,
 )
 from licodec.components.latent.factorized import FactorizedLatentCodec
-from licodec.components.latent.gaussian import ScaleLatentCodec
+from licodec.components.latent.heads import EntropyHead, MeanScaleHead, MixtureHead, ScaleHead
 from licodec.components.latent.hyperprior import HyperpriorLatentCodec
+from licodec.components.latent.parametric import ParametricLatentCodec
 
 __all__ = [
     "ConditionalLatentCodec",
+    "EntropyHead",
     "FactorizedLatentCodec",
     "HyperpriorLatentCodec",
     "LatentCodec",
     "LatentOutput",
-    "ScaleLatentCodec",
-    "training_modes",
+    "MeanScaleHead",
+    "MixtureHead",
+    "ParametricLatentCodec",
+    "ScaleHead",
 ]

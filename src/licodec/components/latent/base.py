@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from licodec.components.quant import QuantMode
 from licodec.core.bitstream import SectionTag
 
 
@@ -131,12 +130,3 @@ class ConditionalLatentCodec(nn.Module):
     def decompress_batch(self, data: list[bytes], side: Tensor) -> Tensor:
         """Decode one stream per image of the batch ``side`` (``B×S×H×W``) → ``B×C×H×W``."""
         return torch.cat([self.decompress(d, side[i : i + 1]) for i, d in enumerate(data)])
-
-
-def training_modes(module: nn.Module) -> tuple[QuantMode, QuantMode]:
-    """(mode for the likelihood, mode for the value passed on) in train vs eval.
-
-    Training: additive uniform noise for the rate term, straight-through rounding for the
-    value the synthesis sees. Evaluation: rounding for both, as the codec does.
-    """
-    return ("noise", "ste") if module.training else ("round", "round")

@@ -64,11 +64,10 @@ from torch import Tensor, nn
 
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.fixedpoint import IntegerNetwork
-from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, training_modes
+from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput
 from licodec.components.latent.heads import EntropyHead
 from licodec.components.layers import MaskedConv2d, conv
 from licodec.components.layers.masked_conv import MaskType
-from licodec.components.quant import quantize
 from licodec.components.threads import single_threaded
 
 Step = Callable[[Tensor | None, Tensor], Tensor]
@@ -245,12 +244,11 @@ class ContextLatentCodec(ConditionalLatentCodec):
 
     def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
         if not self.training:
-            y_hat, params = self._run(y, side, lambda y_f, p: self.head.quantize(y_f, p, "round"))
+            y_hat, params = self._run(y, side, lambda y_f, p: self.head.round(y_f, p))
             return LatentOutput(y_hat, {"y": self.head.likelihood(y_hat, params)})
-        rate_mode, pass_mode = training_modes(self)
-        noisy = quantize(y, rate_mode)
+        noisy = self.head.quantizer.relax_rate(y)
         params = self.entropy_parameters(torch.cat([side, self.training_context(noisy)], dim=1))
-        y_hat = self.head.quantize(y, params, pass_mode)
+        y_hat = self.head.relax_value(y, params)
         return LatentOutput(y_hat, {"y": self.head.likelihood(noisy, params)})
 
     def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:

@@ -1,23 +1,31 @@
-"""Entropy heads: how a context model's parameter tensor turns into quantization and coding.
+"""Entropy heads: how a parameter tensor turns into quantization, likelihoods and coding.
 
-A context model's entropy-parameter network outputs ``P·C`` channels per latent position
-(``C`` latent channels, ``P`` parameters each). A head interprets them:
+A parameter network (a hyper-synthesis, or a context model's entropy-parameter network)
+outputs ``P·C`` channels per latent position (``C`` latent channels, ``P`` parameters each).
+A head interprets them, and owns the :class:`~licodec.components.quant.Quantizer` that turns
+``y`` into symbols (``[D]``: scalar rounding unless a model passes another):
 
-* :class:`MeanScaleHead` (Minnen 2018), ``P = 2``: channels ``(s, μ)``; the coded symbol is
-  ``q = round(y − μ)`` under a discretised Gaussian of scale ``s`` (snapped to the
-  conditional's scale table) and ``ŷ = q + μ``.
+* :class:`ScaleHead` (Ballé 2018), ``P = 1``: scales ``s``; symbols ``q = round(y)`` under a
+  zero-mean discretised Gaussian (or Laplace) of scale ``s``, snapped to the conditional's
+  scale table;
+* :class:`MeanScaleHead` (Minnen 2018), ``P = 2``: channels ``(s, μ)``; the grid is centred at
+  the mean: ``q = round(y − μ)``, ``ŷ = q + μ``;
 * :class:`MixtureHead` (Cheng 2020), ``P = 3K``: channels ``(logits, μ, s)``, each ``K·C``
   and viewed as ``B×K×C×…``; weights ``w = softmax_K(logits)``. The coded value is
   ``ŷ = round(y)`` under ``Σ_k w_k N(μ_k, s_k²)`` discretised on the integers.
+
+Likelihoods integrate each value's cell (:meth:`Quantizer.cells`), so another quantizer's
+cells change the probabilities without a new code path here.
 
 Every method takes ``y`` (or ``ŷ``) of shape ``B×C×H×W`` and ``params`` of shape
 ``B×P·C×H×W`` with the same ``B``, ``H×W`` (a context model passes the ``n`` positions of
 one front as a batch of ``n`` tensors with ``H = W = 1``).
 
 **Integer path.** ``encode`` / ``decode`` also take fixed-point ``params`` (int64, in the
-units :meth:`EntropyHead.param_units` gives) and then derive every probability with integer
-arithmetic: table levels of scales by integer thresholds and means ``m / 2^8``
-(:class:`MeanScaleHead`), or integer mixture rows (:class:`MixtureHead`, through
+units :meth:`EntropyHead.param_units` gives, :mod:`licodec.components.entropy.units`) and
+then derive every probability with integer arithmetic: table levels of scales by integer
+thresholds and means ``m / 2^8`` (:class:`MeanScaleHead`), or integer mixture rows
+(:class:`MixtureHead`, through
 :class:`~licodec.components.entropy.fixed_mixture.FixedPointMixture`). The ``ŷ`` they return
 is then float64 and ``ŷ · 2^value_frac_bits`` an exact integer, the context model's next
 input.
@@ -32,8 +40,8 @@ from licodec.components.entropy import GaussianConditional, GaussianMixtureCondi
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.conditional import ScaleTableConditional
 from licodec.components.entropy.fixed_mixture import FixedPointMixture
-from licodec.components.latent.gaussian import MEAN_FRAC_BITS, coding_params, mean_scale_units
-from licodec.components.quant import QuantMode, quantize
+from licodec.components.entropy.units import MEAN_FRAC_BITS, SCALE_FRAC_BITS, units
+from licodec.components.quant import Quantizer, ScalarQuantizer
 
 
 class EntropyHead(nn.Module):
@@ -42,6 +50,7 @@ class EntropyHead(nn.Module):
     params_per_channel: int
     value_frac_bits: int
     """In the integer path ``ŷ · 2^value_frac_bits`` is an integer."""
+    quantizer: Quantizer
 
     def param_units(self, channels: int) -> Tensor:
         """Real value of one integer of each of the ``P·C`` fixed-point parameter channels
@@ -52,9 +61,17 @@ class EntropyHead(nn.Module):
         """The parameter channels (of ``P·C``) holding the scales, e.g. to initialise them."""
         raise NotImplementedError
 
-    def quantize(self, y: Tensor, params: Tensor, mode: QuantMode) -> Tensor:
-        """``ŷ`` from ``y`` with ``mode`` ("round" is what the codec does)."""
-        raise NotImplementedError
+    def offset(self, params: Tensor) -> Tensor | None:
+        """The location the quantization grid is centred on (``None``: zero)."""
+        return None
+
+    def round(self, y: Tensor, params: Tensor) -> Tensor:
+        """``ŷ`` from ``y``, as the codec computes it."""
+        return self.quantizer.round(y, self.offset(params))
+
+    def relax_value(self, y: Tensor, params: Tensor) -> Tensor:
+        """The value passed on in training (the hard ``ŷ`` in eval mode)."""
+        return self.quantizer.relax_value(y, self.offset(params))
 
     def likelihood(self, values: Tensor, params: Tensor) -> Tensor:
         """Probability of each element of ``values`` (noisy ``y`` or ``ŷ``), ``B×C×H×W``."""
@@ -69,45 +86,76 @@ class EntropyHead(nn.Module):
         raise NotImplementedError
 
 
-class MeanScaleHead(EntropyHead):
-    """``P = 2``: ``ŷ = round(y − μ) + μ``, ``q`` coded under the scale table of ``s``."""
+def coding_params(scales: Tensor, means: Tensor | None) -> tuple[Tensor, int | None, Tensor | None]:
+    """``(scales, their fraction bits or None, means or None)`` for coding, from float
+    parameters (returned as they are) or fixed-point ones (int64: scales keep their integers
+    and get ``SCALE_FRAC_BITS``, means become their exact float64 values ``m / 2^8``)."""
+    if scales.dtype != torch.int64:
+        return scales, None, means
+    if means is not None:
+        means = means.to(torch.float64) * 2.0**-MEAN_FRAC_BITS
+    return scales, SCALE_FRAC_BITS, means
 
-    params_per_channel = 2
-    value_frac_bits = MEAN_FRAC_BITS
 
-    def __init__(self, conditional: ScaleTableConditional | None = None) -> None:
+class ScaleHead(EntropyHead):
+    """``P = 1``: ``q = round(y)`` coded under the scale table of ``s`` (zero mean); the base
+    of :class:`MeanScaleHead`, which adds the mean."""
+
+    params_per_channel = 1
+    value_frac_bits = 0
+
+    def __init__(
+        self,
+        conditional: ScaleTableConditional | None = None,
+        quantizer: Quantizer | None = None,
+    ) -> None:
         super().__init__()
         self.conditional = conditional if conditional is not None else GaussianConditional()
+        self.quantizer = quantizer if quantizer is not None else ScalarQuantizer()
 
-    @staticmethod
-    def split(params: Tensor) -> tuple[Tensor, Tensor]:
-        """``params`` → ``(scales, means)``, each ``B×C×H×W`` (scales contiguous for the table
-        lookup)."""
-        scales, means = params.chunk(2, dim=1)
-        return scales.contiguous(), means
+    def split(self, params: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``params`` → ``(scales, means or None)``, each ``B×C×H×W`` (scales contiguous for
+        the table lookup)."""
+        return params, None
+
+    def offset(self, params: Tensor) -> Tensor | None:
+        return self.split(params)[1]
 
     def scale_slice(self, channels: int) -> slice:
         return slice(0, channels)
 
     def param_units(self, channels: int) -> Tensor:
-        return mean_scale_units(channels)
-
-    def quantize(self, y: Tensor, params: Tensor, mode: QuantMode) -> Tensor:
-        return quantize(y, mode, self.split(params)[1])
+        return units((SCALE_FRAC_BITS, channels))
 
     def likelihood(self, values: Tensor, params: Tensor) -> Tensor:
         scales, means = self.split(params)
-        return self.conditional.likelihood(values, scales, means)
+        cell = self.quantizer.cells(values, means)
+        return self.conditional.likelihood(values, scales, means, cell)
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
         scales, frac_bits, means = coding_params(*self.split(params))
-        symbols = (y - means).round()
+        symbols = self.quantizer.quantize(y, means)
         self.conditional.encode(encoder, symbols, scales, frac_bits)
-        return symbols + means
+        return self.quantizer.reconstruct(symbols, means)
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
         scales, frac_bits, means = coding_params(*self.split(params))
-        return self.conditional.decode(decoder, scales, frac_bits) + means
+        symbols = self.conditional.decode(decoder, scales, frac_bits)
+        return self.quantizer.reconstruct(symbols, means)
+
+
+class MeanScaleHead(ScaleHead):
+    """``P = 2``: ``ŷ = round(y − μ) + μ``, ``q`` coded under the scale table of ``s``."""
+
+    params_per_channel = 2
+    value_frac_bits = MEAN_FRAC_BITS
+
+    def split(self, params: Tensor) -> tuple[Tensor, Tensor | None]:
+        scales, means = params.chunk(2, dim=1)
+        return scales.contiguous(), means
+
+    def param_units(self, channels: int) -> Tensor:
+        return units((SCALE_FRAC_BITS, channels), (MEAN_FRAC_BITS, channels))
 
 
 class MixtureHead(EntropyHead):
@@ -115,9 +163,14 @@ class MixtureHead(EntropyHead):
 
     value_frac_bits = 0
 
-    def __init__(self, mixture: GaussianMixtureConditional | None = None) -> None:
+    def __init__(
+        self,
+        mixture: GaussianMixtureConditional | None = None,
+        quantizer: Quantizer | None = None,
+    ) -> None:
         super().__init__()
         self.mixture = mixture if mixture is not None else GaussianMixtureConditional()
+        self.quantizer = quantizer if quantizer is not None else ScalarQuantizer()
         self.params_per_channel = 3 * self.mixture.components
         self.fixed = FixedPointMixture(
             self.mixture.components,
@@ -145,21 +198,20 @@ class MixtureHead(EntropyHead):
         components = self.mixture.components
         return slice(2 * components * channels, 3 * components * channels)
 
-    def quantize(self, y: Tensor, params: Tensor, mode: QuantMode) -> Tensor:
-        return quantize(y, mode)
-
     def likelihood(self, values: Tensor, params: Tensor) -> Tensor:
-        return self.mixture.likelihood(values, *self.split(params))
+        cell = self.quantizer.cells(values)
+        return self.mixture.likelihood(values, *self.split(params), cell)
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
-        values = y.round()
+        symbols = self.quantizer.quantize(y)
         if params.dtype == torch.int64:
-            self.fixed.encode(encoder, values, *self.blocks(params))
-            return values.to(torch.float64)
-        self.mixture.encode(encoder, values, *self.split(params))
-        return values
+            self.fixed.encode(encoder, symbols, *self.blocks(params))
+            return self.quantizer.reconstruct(symbols).to(torch.float64)
+        self.mixture.encode(encoder, symbols, *self.split(params))
+        return self.quantizer.reconstruct(symbols)
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
         if params.dtype == torch.int64:
-            return self.fixed.decode(decoder, *self.blocks(params)).to(torch.float64)
-        return self.mixture.decode(decoder, *self.split(params))
+            symbols = self.fixed.decode(decoder, *self.blocks(params))
+            return self.quantizer.reconstruct(symbols).to(torch.float64)
+        return self.quantizer.reconstruct(self.mixture.decode(decoder, *self.split(params)))

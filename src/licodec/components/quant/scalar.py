@@ -1,30 +1,42 @@
-"""Scalar quantization and its training-time relaxations.
+"""Scalar rounding (every learned codec's default) and its training relaxations.
 
-``round``: ŷ = round(y − μ) + μ, what the codec does.
-``noise``: ŷ = y + u, u ~ U(−½, ½): a differentiable proxy for the rate term.
-``ste``:   rounding in the forward pass with an identity gradient, a proxy for the
-           reconstruction that the decoder will see.
+Symbols ``q = round(y − μ)``, reconstruction ``ŷ = q + μ``, cell ``[ŷ − ½, ŷ + ½]``.
+Training (``[D]``, Ballé 2018 / Minnen 2018 as in CompressAI): the rate term sees
+``ỹ = y + u`` with ``u ~ U(−½, ½)`` (the noise proxy), the synthesis sees the straight-through
+rounding ``round(y − μ) + μ`` (rounding forward, identity gradient backward).
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 import torch
 from torch import Tensor
 
 from licodec.components.ops import round_ste
+from licodec.components.quant.base import UNIT_CELL, Cell, Quantizer
 
-QuantMode = Literal["round", "noise", "ste"]
+
+def _centred(y: Tensor, offset: Tensor | None) -> Tensor:
+    return y if offset is None else y - offset
 
 
-def quantize(y: Tensor, mode: QuantMode, means: Tensor | None = None) -> Tensor:
-    """Quantize ``y`` around ``means`` (0 when ``None``) with the given ``mode``."""
-    if mode == "noise":
+class ScalarQuantizer(Quantizer):
+    """Rounding to the integer grid centred at the offset (see module docstring)."""
+
+    def quantize(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        return torch.round(_centred(y, offset))
+
+    def reconstruct(self, symbols: Tensor, offset: Tensor | None = None) -> Tensor:
+        return symbols if offset is None else symbols + offset
+
+    def cells(self, values: Tensor, offset: Tensor | None = None) -> Cell:
+        return UNIT_CELL
+
+    def relax_rate(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        if not self.training:
+            return self.round(y, offset)
         return y + torch.empty_like(y).uniform_(-0.5, 0.5)
-    offset = means if means is not None else torch.zeros((), dtype=y.dtype, device=y.device)
-    if mode == "ste":
-        return round_ste(y - offset) + offset
-    if mode == "round":
-        return torch.round(y - offset) + offset
-    raise ValueError(f"unknown quantization mode {mode!r}")
+
+    def relax_value(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        if not self.training:
+            return self.round(y, offset)
+        return self.reconstruct(round_ste(_centred(y, offset)), offset)

@@ -1,0 +1,76 @@
+"""The quantizer interface: how a latent becomes symbols, and what each symbol's cell is.
+
+A quantizer maps a latent ``y`` (any shape) and an optional *offset* ``μ`` (the location the
+quantization grid is centred on, e.g. a predicted mean; ``None`` means 0) to
+
+* **symbols** (:meth:`Quantizer.quantize`): what the entropy coder codes — integer-valued
+  tensors for scalar rounding; integer parts plus coset bits, or centre indices, for others;
+* a **reconstruction** (:meth:`Quantizer.reconstruct`): ``ŷ`` from the symbols. On the
+  integer path the offset is an exact float64 fixed-point value and ``ŷ`` is exact too;
+* each symbol's **cell** (:meth:`Quantizer.cells`): the interval of ``y`` that quantizes to
+  it, as offsets ``(lower, upper)`` from its reconstruction, so an entropy model gives the
+  symbol the probability mass of that interval (``P = F(ŷ + upper) − F(ŷ + lower)``);
+* two **training relaxations**: :meth:`Quantizer.relax_rate`, a differentiable stand-in for
+  the value whose likelihood is the rate term, and :meth:`Quantizer.relax_value`, the value
+  passed on to the synthesis (or the context model). In eval mode both are the hard
+  reconstruction, exactly what the codec produces;
+* :meth:`Quantizer.set_progress`: called by the training loop at every step, for annealed
+  temperatures (a no-op for quantizers without one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The interval ``[ŷ + lower, ŷ + upper]`` of ``y`` that quantizes to ``ŷ``.
+
+    ``lower`` and ``upper`` are floats (the same cell for every symbol) or tensors of the
+    symbols' shape.
+    """
+
+    lower: float | Tensor
+    upper: float | Tensor
+
+    @property
+    def unit(self) -> bool:
+        """Whether this is the unit cell ``[−½, ½]`` of scalar rounding."""
+        return isinstance(self.lower, float) and (self.lower, self.upper) == (-0.5, 0.5)
+
+
+UNIT_CELL = Cell(-0.5, 0.5)
+
+
+class Quantizer(nn.Module):
+    """Interface of the quantizers (see module docstring)."""
+
+    def quantize(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        """The symbols of ``y`` on the grid centred at ``offset``."""
+        raise NotImplementedError
+
+    def reconstruct(self, symbols: Tensor, offset: Tensor | None = None) -> Tensor:
+        """``ŷ`` of ``symbols``."""
+        raise NotImplementedError
+
+    def cells(self, values: Tensor, offset: Tensor | None = None) -> Cell:
+        """The cell around each of ``values`` (reconstructions, or their training stand-ins)."""
+        raise NotImplementedError
+
+    def round(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        """``reconstruct(quantize(y))``: what the codec turns ``y`` into."""
+        return self.reconstruct(self.quantize(y, offset), offset)
+
+    def relax_rate(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        """Training: the stand-in whose likelihood is the rate; eval: :meth:`round`."""
+        raise NotImplementedError
+
+    def relax_value(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        """Training: the value passed on (to ``g_s`` or the context); eval: :meth:`round`."""
+        raise NotImplementedError
+
+    def set_progress(self, step: int, steps: int) -> None:
+        """Training progress ``step`` of ``steps`` (annealed temperatures); nothing here."""
