@@ -125,14 +125,15 @@ def time_licodec(name: str, x: Tensor, args: argparse.Namespace) -> tuple[float,
     make_louder(model.g_a[-1], y_codec.entropy_parameters[-1], scales, args)
     height, width = x.shape[-2:]
     with torch.no_grad():
-        encode_s, (sections, encoded) = best_time(lambda: model.compress(x), args.repeats)
+        encode_s, coded = best_time(lambda: model.compress(x, reconstruct=True), args.repeats)
+        sections, encoded = coded.sections, coded.reconstruction.tensor
         decode_s, decoded = best_time(
             lambda: model.decompress(sections, height, width), args.repeats
         )
         latent_s, _ = best_time(
             lambda: model.decompress_latent(sections, height, width), args.repeats
         )
-    if not torch.equal(decoded, encoded):
+    if not torch.equal(decoded.tensor, encoded):
         raise RuntimeError(f"licodec {name}: decoded image differs from the encoder's")
     return encode_s, decode_s, latent_s
 

@@ -78,8 +78,9 @@ def test_decode_equals_encoder_and_eval_forward(model: CompressionModel, size: t
     height, width = size
     x = random_image(height, width)
     with torch.no_grad():
-        sections, encoded = model.compress(x)
-        decoded = model.decompress(sections, height, width)
+        coded = model.compress(x, reconstruct=True)
+        sections, encoded = coded.sections, coded.reconstruction.tensor
+        decoded = model.decompress(coded, height, width).tensor
         forward = model(pad_to_multiple(x, model.pad_multiple))["x_hat"]
     assert len(sections[-1]) > 500, "the y section should carry real information"
     assert torch.equal(decoded, encoded)
@@ -127,7 +128,7 @@ def test_decode_independent_of_thread_count(name: str) -> None:
             for count in (1, 2):
                 torch.set_num_threads(count)
                 assert torch.equal(latent_codec.decompress(sections, shape), y_hat)
-                images.append(model.decompress(sections, 128, 192))
+                images.append(model.decompress(sections, 128, 192).tensor)
     finally:
         torch.set_num_threads(threads)
     torch.testing.assert_close(images[0], images[1], rtol=0, atol=1e-5)
@@ -167,7 +168,7 @@ def test_parameter_networks_run_on_one_thread(name: str) -> None:
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        sections = model.compress(x)[0]
+        sections = model.compress(x).sections
         runs = {
             "compress": lambda: model.compress(x),
             "decompress": lambda: model.decompress(sections, 64, 64),
@@ -190,11 +191,11 @@ def test_float_path_decode_under_random_thread_counts(name: str) -> None:
     try:
         with torch.no_grad():
             torch.set_num_threads(int(rng.integers(1, 5)))
-            sections, _ = model.compress(x)
+            sections = model.compress(x).sections
             reference = model.decompress_latent(sections, 64, 128)
             for _ in range(4):
                 torch.set_num_threads(int(rng.integers(1, 5)))
-                again, _ = model.compress(x)
+                again = model.compress(x).sections
                 assert again == sections
                 torch.set_num_threads(int(rng.integers(1, 5)))
                 assert torch.equal(model.decompress_latent(sections, 64, 128), reference)
@@ -239,7 +240,7 @@ def test_real_bits_close_to_likelihood(name: str, size: tuple) -> None:
     model = loud_model(name)
     x = kodak(*size)
     with torch.no_grad():
-        sections, _ = model.compress(x)
+        sections = model.compress(x).sections
         likelihoods = model(pad_to_multiple(x, model.pad_multiple))["likelihoods"]
     y_bits, y_estimate = 8 * len(sections[-1]), total_bits(likelihoods["y"])
     assert y_estimate > 5e4

@@ -121,8 +121,8 @@ def test_short_run_writes_outputs_and_exports_loadable_weights(
         assert torch.equal(model.state_dict()[key], value), key
     assert model.calibrated and model.integer_path
     x = ImageFolderCrops(images, crop=64)[0][None, :, :60, :50]
-    sections, x_hat = model.compress(x)
-    assert torch.equal(model.decompress(sections, 60, 50), x_hat)
+    coded = model.compress(x, reconstruct=True)
+    assert torch.equal(model.decompress(coded, 60, 50).tensor, coded.reconstruction.tensor)
 
     with pytest.raises(ModelError, match="shape"):
         load_weights(build("mbt2018-mean", 1, n=16, m=24), result.weights)

@@ -11,6 +11,7 @@ from PIL import Image
 from licodec.components.entropy.coder import unsealed_streams
 from licodec.core.bitstream import Container, Flags, Header, pack, unpack
 from licodec.core.image import ImageLike, load_image, to_output_image, to_pixels, to_tensor
+from licodec.core.picture import Coded
 from licodec.errors import BitstreamError, ModelError
 from licodec.models import CompressionModel
 from licodec.models.identity import format_id
@@ -26,13 +27,13 @@ def encode(image: ImageLike, model: CompressionModel) -> bytes:
     pixels, mode = load_image(image)
     height, width = pixels.shape[:2]
     model.eval()
-    sections, _ = model.compress(to_tensor(pixels))
+    coded = model.compress(to_tensor(pixels))
     flags = Flags.INTEGER_PATH if model.integer_path else Flags.NONE
     header = Header(
         model.name, model.quality, height, width, mode, flags, model.input_format,
-        weights_id=model.weights_id,
+        coded.model_flags, model.weights_id,
     )  # fmt: skip
-    return pack(header, sections, list(model.section_tags))
+    return pack(header, coded.sections, list(model.section_tags))
 
 
 def read(data: bytes) -> Container:
@@ -63,7 +64,8 @@ def decode_pixels(container: Container, model: CompressionModel) -> np.ndarray:
     legacy = unsealed_streams() if container.version == 1 else nullcontext()
     try:
         with model.coding_path(integer), legacy:
-            x_hat = model.decompress(container.sections, header.height, header.width)
+            coded = Coded(container.sections, header.model_flags)
+            x_hat = model.decompress(coded, header.height, header.width).tensor
     except BitstreamError:
         raise
     except (ValueError, OverflowError, RuntimeError, IndexError) as err:
@@ -116,7 +118,7 @@ def reconstruct(image: ImageLike, model: CompressionModel) -> torch.Tensor:
     """The model's own reconstruction from rounded latents (what decoding must return)."""
     pixels, _ = load_image(image)
     model.eval()
-    return model.compress(to_tensor(pixels))[1]
+    return model.compress(to_tensor(pixels), reconstruct=True).reconstruction.tensor
 
 
 def file_size_bpp(data: bytes, height: int, width: int) -> float:

@@ -15,6 +15,7 @@ from licodec.components.threads import single_threaded
 from licodec.core.bitstream import SectionTag
 from licodec.core.colour import CodedFormat
 from licodec.core.image import crop, pad_to_multiple
+from licodec.core.picture import Coded, Picture
 from licodec.errors import BitstreamError, ModelError
 from licodec.models.identity import WeightsIdCache
 
@@ -32,8 +33,9 @@ class CompressionModel(nn.Module):
 
     Attributes set by the registry: ``name``, ``quality``, ``lmbda`` and ``config``.
 
-    Class attributes a family may override: ``input_format`` (the planes it codes) and
-    ``model_flag_bits`` (the bits of the file's model-flag byte it owns; others are refused).
+    Class attributes a family may override: ``input_format`` (the planes it codes),
+    ``model_flag_bits`` (the bits of the file's model-flag byte it owns; others are refused)
+    and ``side_inputs`` (names of the side inputs :meth:`compress` takes, e.g. a label map).
     """
 
     name: str = "unnamed"
@@ -42,6 +44,7 @@ class CompressionModel(nn.Module):
     config: dict[str, Any]
     input_format: CodedFormat = CodedFormat.RGB444
     model_flag_bits: int = 0
+    side_inputs: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -112,20 +115,62 @@ class CompressionModel(nn.Module):
         """
         return _nhwc(self.g_s, y_hat)
 
+    def picture(self, picture: Picture | Tensor) -> Picture:
+        """``picture`` as a :class:`Picture` of this model's ``input_format`` (a tensor is an
+        RGB 4:4:4 picture).
+
+        Raises:
+            ModelError: the picture has another format.
+        """
+        if isinstance(picture, Tensor):
+            picture = Picture.rgb(picture)
+        if picture.format != self.input_format:
+            raise ModelError(
+                f"{self.name} codes {self.input_format.name} pictures, got {picture.format.name}"
+            )
+        return picture
+
+    def check_side_inputs(self, side: dict[str, Tensor]) -> None:
+        """Refuse side inputs the model does not take (``side_inputs`` names those it does).
+
+        Raises:
+            ModelError: an unknown side input.
+        """
+        unknown = sorted(set(side) - self.side_inputs)
+        if unknown:
+            takes = ", ".join(sorted(self.side_inputs)) or "none"
+            raise ModelError(f"{self.name} takes no side input {unknown[0]!r} (it takes: {takes})")
+
     @torch.no_grad()
-    def compress(self, x: Tensor) -> tuple[list[bytes], Tensor]:
-        """Code one image 1×3×H×W in [0, 1] of any size; returns ``(sections, x̂)``."""
+    def compress(
+        self, picture: Picture | Tensor, *, reconstruct: bool = False, **side: Tensor
+    ) -> Coded:
+        """Code one picture of any size (RGB: ``1×3×H×W`` in [0, 1]).
+
+        Returns the sections and model flags, and with ``reconstruct=True`` also the picture
+        :meth:`decompress` will return (the synthesis runs only then).
+        """
+        picture = self.picture(picture)
+        self.check_side_inputs(side)
+        x = picture.tensor
         height, width = x.shape[-2:]
         sections, y_hat = self.latent_codec.compress(
             self.analyze(pad_to_multiple(x, self.pad_multiple))
         )
-        return sections, crop(self.synthesize(y_hat), height, width).clamp(0, 1)
+        if not reconstruct:
+            return Coded(sections)
+        x_hat = crop(self.synthesize(y_hat), height, width).clamp(0, 1)
+        return Coded(sections, reconstruction=Picture.rgb(x_hat))
 
     @torch.no_grad()
-    def decompress(self, sections: list[bytes], height: int, width: int) -> Tensor:
-        """Decode the sections of an image of ``height``×``width`` pixels → 1×3×H×W."""
-        y_hat = self.decompress_latent(sections, height, width)
-        return crop(self.synthesize(y_hat), height, width).clamp(0, 1)
+    def decompress(self, coded: Coded | list[bytes], height: int, width: int) -> Picture:
+        """Decode the coded picture of ``height``×``width`` pixels (``coded`` may be its
+        sections alone when the model flags are 0)."""
+        if not isinstance(coded, Coded):
+            coded = Coded(list(coded))
+        self.check_model_flags(coded.model_flags)
+        y_hat = self.decompress_latent(coded.sections, height, width)
+        return Picture.rgb(crop(self.synthesize(y_hat), height, width).clamp(0, 1))
 
     @torch.no_grad()
     def decompress_latent(self, sections: list[bytes], height: int, width: int) -> Tensor:
