@@ -82,7 +82,7 @@ def _group_order(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Stable order of positions by table row, with each run's row and boundaries."""
     order = np.argsort(index, kind="stable")
     rows, starts = np.unique(index[order], return_index=True)
-    ends = np.append(starts[1:], len(order))
+    ends = np.append(starts[1:], len(order)) if len(order) else starts
     return order, rows, np.stack([starts, ends], axis=1)
 
 

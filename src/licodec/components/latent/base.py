@@ -7,6 +7,12 @@ A *latent codec* turns the analysis output ``y`` into ``ŷ`` and bytes, and back
 * ``compress(y)`` → ``(sections, ŷ)``: one byte string per section;
 * ``decompress(sections, shape)`` → ``ŷ`` for a latent of spatial ``shape``.
 
+**Masks.** Each of the three takes an optional ``mask``, ``B×1×H×W`` bool at ``y``'s
+resolution (true: coded). Positions where it is false are not coded at all: they cost no
+bits, ``ŷ`` is 0 there, and in training their likelihood is 1. The decoder must be given the
+same mask (e.g. rebuilt from a side input stored in the file). Hyper-latents are always
+coded whole; only the conditional ``y`` codec sees the mask. Batch decoding takes no mask.
+
 A *conditional* latent codec codes ``y`` given side information (e.g. hyper-synthesis
 output) that both encoder and decoder have; hyperprior codecs compose one with a codec for
 the side latent, and context models wrap the conditional part.
@@ -29,6 +35,15 @@ import torch
 from torch import Tensor, nn
 
 from licodec.core.bitstream import SectionTag
+
+
+def masked_rows(mask: Tensor | None, channels: int) -> Tensor | None:
+    """``B×1×H×W`` mask → ``B×C×H×W`` bool over every channel (``None`` stays ``None``)."""
+    if mask is None:
+        return None
+    if mask.dim() != 4 or mask.shape[1] != 1:
+        raise ValueError(f"a latent mask is B×1×H×W, got {tuple(mask.shape)}")
+    return mask.bool().expand(-1, channels, -1, -1)
 
 
 @dataclass
@@ -73,14 +88,16 @@ class LatentCodec(nn.Module):
         """Build the fixed-point twins from the analysis outputs ``ys`` (float path, eval
         mode) of calibration images; nothing to do for codecs without networks."""
 
-    def forward(self, y: Tensor) -> LatentOutput:  # pragma: no cover - interface
+    def forward(self, y: Tensor, mask: Tensor | None = None) -> LatentOutput:  # pragma: no cover
         raise NotImplementedError
 
-    def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:  # pragma: no cover
+    def compress(
+        self, y: Tensor, mask: Tensor | None = None
+    ) -> tuple[list[bytes], Tensor]:  # pragma: no cover
         raise NotImplementedError
 
     def decompress(
-        self, sections: list[bytes], shape: tuple[int, int]
+        self, sections: list[bytes], shape: tuple[int, int], mask: Tensor | None = None
     ) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
@@ -118,13 +135,19 @@ class ConditionalLatentCodec(nn.Module):
         """Build the codec's own fixed-point networks from calibration latents ``ys``, their
         float side inputs ``sides`` and the unit of the fixed-point side (``(S,)``)."""
 
-    def forward(self, y: Tensor, side: Tensor) -> LatentOutput:  # pragma: no cover
+    def forward(
+        self, y: Tensor, side: Tensor, mask: Tensor | None = None
+    ) -> LatentOutput:  # pragma: no cover
         raise NotImplementedError
 
-    def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:  # pragma: no cover
+    def compress(
+        self, y: Tensor, side: Tensor, mask: Tensor | None = None
+    ) -> tuple[bytes, Tensor]:  # pragma: no cover
         raise NotImplementedError
 
-    def decompress(self, data: bytes, side: Tensor) -> Tensor:  # pragma: no cover
+    def decompress(
+        self, data: bytes, side: Tensor, mask: Tensor | None = None
+    ) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
     def decompress_batch(self, data: list[bytes], side: Tensor) -> Tensor:

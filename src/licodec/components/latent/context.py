@@ -64,7 +64,7 @@ from torch import Tensor, nn
 
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.fixedpoint import IntegerNetwork
-from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput
+from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, masked_rows
 from licodec.components.latent.heads import EntropyHead
 from licodec.components.layers import MaskedConv2d, conv
 from licodec.components.layers.masked_conv import MaskType
@@ -242,23 +242,34 @@ class ContextLatentCodec(ConditionalLatentCodec):
         """The one-pass context used in training, ``B×2C×H×W`` from noisy ``ŷ``."""
         raise NotImplementedError
 
-    def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
+    def forward(self, y: Tensor, side: Tensor, mask: Tensor | None = None) -> LatentOutput:
+        keep = masked_rows(mask, self.channels)
         if not self.training:
-            y_hat, params = self._run(y, side, lambda y_f, p: self.head.round(y_f, p))
-            return LatentOutput(y_hat, {"y": self.head.likelihood(y_hat, params)})
-        noisy = self.head.quantizer.relax_rate(y)
-        params = self.entropy_parameters(torch.cat([side, self.training_context(noisy)], dim=1))
-        y_hat = self.head.relax_value(y, params)
-        return LatentOutput(y_hat, {"y": self.head.likelihood(noisy, params)})
+            y_hat, params = self._run(y, side, lambda y_f, p: self.head.round(y_f, p), mask)
+            likelihood = self.head.likelihood(y_hat, params)
+        else:
+            noisy = self.head.quantizer.relax_rate(y)
+            if keep is not None:
+                noisy = noisy * keep
+            context = self.training_context(noisy)
+            params = self.entropy_parameters(torch.cat([side, context], dim=1))
+            y_hat = self.head.relax_value(y, params)
+            likelihood = self.head.likelihood(noisy, params)
+        if keep is not None:
+            likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
+            y_hat = y_hat * keep
+        return LatentOutput(y_hat, {"y": likelihood})
 
-    def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:
+    def compress(
+        self, y: Tensor, side: Tensor, mask: Tensor | None = None
+    ) -> tuple[bytes, Tensor]:
         encoder = Encoder()
-        y_hat, _ = self._run(y, side, lambda y_f, p: self.head.encode(encoder, y_f, p))
+        y_hat, _ = self._run(y, side, lambda y_f, p: self.head.encode(encoder, y_f, p), mask)
         return encoder.to_bytes(), y_hat
 
-    def decompress(self, data: bytes, side: Tensor) -> Tensor:
+    def decompress(self, data: bytes, side: Tensor, mask: Tensor | None = None) -> Tensor:
         decoder = Decoder(data)
-        y_hat = self._run(None, side, lambda _, p: self.head.decode(decoder, p))[0]
+        y_hat = self._run(None, side, lambda _, p: self.head.decode(decoder, p), mask)[0]
         decoder.finish()
         return y_hat
 
@@ -310,13 +321,17 @@ class ContextLatentCodec(ConditionalLatentCodec):
             )
         return fronts
 
-    def _run(self, y: Tensor | None, side: Tensor, step: Step) -> tuple[Tensor, Tensor]:
+    def _run(
+        self, y: Tensor | None, side: Tensor, step: Step, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Visit the fronts in order; returns ``ŷ`` (``B×C×H×W``) and params (``B×P·C×H×W``).
 
         Inside the loop tensors are position-major: the ``n`` positions of a front in ``B``
         images are ``B·n`` rows, handed to ``step`` as a batch of ``(B·n)×·×1×1`` tensors.
         A fixed-point (int64) ``side`` runs the integer path: ``ŷ`` is then kept in float64
-        (exact) and returned as float32, the parameters are int64.
+        (exact) and returned as float32, the parameters are int64. With a ``mask``
+        (``B×1×H×W``, true: coded) only the coded rows of a front go to ``step``; the others
+        stay 0, and are 0 in the context of later fronts.
         """
         batch, _, height, width = side.shape
         integer = side.dtype == torch.int64
@@ -327,6 +342,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
         params = side.new_zeros(batch, height * width, self.head.params_per_channel * self.channels)
         side_rows = _rows(side.to(dtype))
         y_rows = None if y is None else _rows(y)
+        mask_rows = None if mask is None else _rows(masked_rows(mask, 1))
         context, parameters = self._integer_path() if integer else self._float_path()
         with single_threaded():
             for front in self.fronts(height, width):
@@ -337,7 +353,16 @@ class ContextLatentCodec(ConditionalLatentCodec):
                 inputs = torch.cat([_gather(side_rows, front.flat), context(taps, rows)], 1)
                 front_params = parameters(inputs)
                 y_front = None if y_rows is None else _gather(y_rows, front.flat)[:, :, None, None]
-                values = step(y_front, front_params[:, :, None, None])
+                front_params = front_params[:, :, None, None]
+                if mask_rows is None:
+                    values = step(y_front, front_params)
+                else:
+                    keep = _gather(mask_rows, front.flat)[:, 0]
+                    values = y_hat.new_zeros(rows, self.channels, 1, 1)
+                    if keep.any():
+                        kept_y = None if y_front is None else y_front[keep]
+                        values[keep] = step(kept_y, front_params[keep]).to(values.dtype)
+                front_params = front_params[:, :, 0, 0]
                 y_hat.index_copy_(1, front.padded, values.reshape(batch, -1, self.channels))
                 params.index_copy_(1, front.flat, front_params.reshape(batch, -1, params.shape[2]))
         y_hat = y_hat.transpose(1, 2).reshape(batch, self.channels, *padded)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from licodec.components.entropy import FactorizedPrior
 from licodec.components.entropy.coder import Decoder, Encoder
-from licodec.components.latent.base import LatentCodec, LatentOutput
+from licodec.components.latent.base import LatentCodec, LatentOutput, masked_rows
 from licodec.components.quant import Quantizer, ScalarQuantizer
 from licodec.core.bitstream import SectionTag
 
@@ -40,23 +41,41 @@ class FactorizedLatentCodec(LatentCodec):
     def calibrated(self) -> bool:
         return True  # integer tables indexed by channel: nothing to calibrate
 
-    def forward(self, y: Tensor) -> LatentOutput:
+    def forward(self, y: Tensor, mask: Tensor | None = None) -> LatentOutput:
+        keep = masked_rows(mask, self.channels)
         likelihood = self.prior.likelihood(self.quantizer.relax_rate(y))
-        return LatentOutput(self.quantizer.relax_value(y), {self.name: likelihood})
+        y_hat = self.quantizer.relax_value(y)
+        if keep is not None:
+            likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
+            y_hat = y_hat * keep
+        return LatentOutput(y_hat, {self.name: likelihood})
 
-    def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:
+    def compress(self, y: Tensor, mask: Tensor | None = None) -> tuple[list[bytes], Tensor]:
+        keep = masked_rows(mask, self.channels)
         symbols = self.quantizer.quantize(y)
+        values = symbols.detach().cpu().numpy().astype("int64")
+        index = self.prior.index(y.shape)
+        if keep is not None:
+            chosen = keep.cpu().numpy()
+            values, index = values[chosen], index[chosen]
         encoder = Encoder()
-        encoder.encode_indexed(
-            symbols.detach().cpu().numpy().astype("int64"),
-            self.prior.index(y.shape),
-            self.prior.tables,
-        )
-        return [encoder.to_bytes()], self.quantizer.reconstruct(symbols)
+        encoder.encode_indexed(values, index, self.prior.tables)
+        y_hat = self.quantizer.reconstruct(symbols)
+        return [encoder.to_bytes()], y_hat if keep is None else y_hat * keep
 
-    def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
+    def decompress(
+        self, sections: list[bytes], shape: tuple[int, int], mask: Tensor | None = None
+    ) -> Tensor:
         full_shape = torch.Size((1, self.channels, *shape))
+        keep = masked_rows(mask, self.channels)
+        index = self.prior.index(full_shape)
         decoder = Decoder(sections[0])
-        values = decoder.decode_indexed(self.prior.index(full_shape), self.prior.tables)
+        if keep is None:
+            values = decoder.decode_indexed(index, self.prior.tables)
+        else:
+            chosen = keep.cpu().numpy()
+            values = np.zeros(full_shape, dtype=np.int64)
+            values[chosen] = decoder.decode_indexed(index[chosen], self.prior.tables)
         decoder.finish()
-        return self.quantizer.reconstruct(torch.from_numpy(values.astype("float32")))
+        y_hat = self.quantizer.reconstruct(torch.from_numpy(values.astype("float32")))
+        return y_hat if keep is None else y_hat * keep

@@ -79,29 +79,40 @@ class HyperpriorLatentCodec(LatentCodec):
     def _analyse(self, y: Tensor) -> Tensor:
         return self.h_a(y.abs() if self.abs_input else y)
 
-    def forward(self, y: Tensor) -> LatentOutput:
+    def forward(self, y: Tensor, mask: Tensor | None = None) -> LatentOutput:
         z_out = self.z_codec(self._analyse(y))
         if self.training:
-            y_out = self.y_codec(y, self.h_s(z_out.y_hat))
+            y_out = self.y_codec(y, self.h_s(z_out.y_hat), mask)
         else:  # what the coder computes, on the coder's threads
             with single_threaded():
-                y_out = self.y_codec(y, self.h_s(z_out.y_hat))
+                y_out = self.y_codec(y, self.h_s(z_out.y_hat), mask)
         return LatentOutput(y_out.y_hat, {**y_out.likelihoods, **z_out.likelihoods})
 
-    def compress(self, y: Tensor) -> tuple[list[bytes], Tensor]:
+    def compress(self, y: Tensor, mask: Tensor | None = None) -> tuple[list[bytes], Tensor]:
         z_sections, z_hat = self.z_codec.compress(self._analyse(y))
         side = self._synthesise(z_hat)
         with single_threaded():
-            y_bytes, y_hat = self.y_codec.compress(y, side)
+            y_bytes, y_hat = self.y_codec.compress(y, side, mask)
         return [*z_sections, y_bytes], y_hat
 
-    def decompress(self, sections: list[bytes], shape: tuple[int, int]) -> Tensor:
-        return self.decompress_batch([sections], shape)
+    def decompress(
+        self, sections: list[bytes], shape: tuple[int, int], mask: Tensor | None = None
+    ) -> Tensor:
+        if mask is None:
+            return self.decompress_batch([sections], shape)
+        z_hat = self.z_codec.decompress(sections[: self.z_codec.n_sections], self._z_shape(shape))
+        side = self._synthesise(z_hat)
+        with single_threaded():
+            return self.y_codec.decompress(sections[self.z_codec.n_sections], side, mask)
+
+    def _z_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        return shape[0] // self.hyper_stride, shape[1] // self.hyper_stride
 
     def decompress_batch(self, files: list[list[bytes]], shape: tuple[int, int]) -> Tensor:
-        z_shape = (shape[0] // self.hyper_stride, shape[1] // self.hyper_stride)
         n_z = self.z_codec.n_sections
-        z_hat = self.z_codec.decompress_batch([sections[:n_z] for sections in files], z_shape)
+        z_hat = self.z_codec.decompress_batch(
+            [sections[:n_z] for sections in files], self._z_shape(shape)
+        )
         side = self._synthesise(z_hat)
         with single_threaded():
             return self.y_codec.decompress_batch([sections[n_z] for sections in files], side)

@@ -11,10 +11,11 @@ Integer path: the side is 32-bit fixed point in the head's units
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from licodec.components.entropy.coder import Decoder, Encoder
-from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput
+from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, masked_rows
 from licodec.components.latent.heads import EntropyHead
 from licodec.components.legacy import rename_prefix
 
@@ -35,20 +36,37 @@ class ParametricLatentCodec(ConditionalLatentCodec):
     def side_units(self, channels: int) -> Tensor:
         return self.head.param_units(channels // self.head.params_per_channel)
 
-    def forward(self, y: Tensor, side: Tensor) -> LatentOutput:
+    def forward(self, y: Tensor, side: Tensor, mask: Tensor | None = None) -> LatentOutput:
         offset = self.head.offset(side)
         rate_value = self.head.quantizer.relax_rate(y, offset)
         likelihood = self.head.likelihood(rate_value, side)
-        return LatentOutput(self.head.relax_value(y, side), {"y": likelihood})
+        y_hat = self.head.relax_value(y, side)
+        keep = masked_rows(mask, y.shape[1])
+        if keep is not None:
+            likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
+            y_hat = y_hat * keep
+        return LatentOutput(y_hat, {"y": likelihood})
 
-    def compress(self, y: Tensor, side: Tensor) -> tuple[bytes, Tensor]:
+    def compress(
+        self, y: Tensor, side: Tensor, mask: Tensor | None = None
+    ) -> tuple[bytes, Tensor]:
         encoder = Encoder()
-        y_hat = self.head.encode(encoder, y, side)
-        return encoder.to_bytes(), y_hat.to(y.dtype)
+        if mask is None:
+            y_hat = self.head.encode(encoder, y, side)
+            return encoder.to_bytes(), y_hat.to(y.dtype)
+        kept = _kept_positions(mask)
+        coded = self.head.encode(encoder, _gather(y, kept), _gather(side, kept))
+        return encoder.to_bytes(), _scatter(coded, kept, y.shape).to(y.dtype)
 
-    def decompress(self, data: bytes, side: Tensor) -> Tensor:
+    def decompress(self, data: bytes, side: Tensor, mask: Tensor | None = None) -> Tensor:
         decoder = Decoder(data)
-        y_hat = self.head.decode(decoder, side)
+        if mask is None:
+            y_hat = self.head.decode(decoder, side)
+        else:
+            kept = _kept_positions(mask)
+            rows = self.head.decode(decoder, _gather(side, kept))
+            channels = side.shape[1] // self.head.params_per_channel
+            y_hat = _scatter(rows, kept, (1, channels, *side.shape[2:]))
         decoder.finish()
         return y_hat.float()
 
@@ -63,3 +81,23 @@ class ParametricLatentCodec(ConditionalLatentCodec):
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, errors
         )
+
+
+def _kept_positions(mask: Tensor) -> Tensor:
+    """Flat indexes ``i·W + j`` of the coded positions of a ``1×1×H×W`` mask."""
+    if mask.shape[0] != 1:
+        raise ValueError("masked coding takes one image at a time")
+    masked_rows(mask, 1)  # validates the shape
+    return mask.reshape(-1).nonzero().squeeze(1)
+
+
+def _gather(x: Tensor, kept: Tensor) -> Tensor:
+    """``1×C×H×W`` → the kept positions as ``1×C×n×1`` (a picture of one column)."""
+    return x.flatten(2).index_select(2, kept).unsqueeze(-1)
+
+
+def _scatter(rows: Tensor, kept: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``1×C×n×1`` values back at their positions in a zero ``shape`` tensor."""
+    out = rows.new_zeros(shape[0], shape[1], shape[2] * shape[3])
+    out.index_copy_(2, kept, rows.squeeze(-1))
+    return out.reshape(shape)
