@@ -1,4 +1,4 @@
-"""Training speed on this machine: steps/s and images/s of ``licodec.app.train.train_step``.
+"""Training speed on this machine: steps/s and images/s of a rate-distortion training step.
 
 For each model size (``mbt2018-mean`` with the channels of quality 1 and of quality 5), each
 setting (eager fp32, channels-last, channels-last + bf16 autocast, torch.compile) and each
@@ -38,10 +38,12 @@ ALLOCATORS = ("glibc", "tcmalloc")
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Time ``train_step`` in this process for ``args.quality`` and ``args.setting``."""
+    """Time :meth:`RateDistortion.step` in this process for ``args.quality`` and
+    ``args.setting``."""
     import torch
 
-    from licodec.app.train import TrainConfig, hardware_description, loss_lambda, train_step
+    from licodec.app.training import RateDistortion, TrainConfig
+    from licodec.app.training.state import hardware_description
     from licodec.models import build
 
     load_before = os.getloadavg()[0]
@@ -54,13 +56,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    net = torch.compile(model) if config.compile else model
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    lmbda = loss_lambda(config, model)
+    objective = RateDistortion(model, config)
+    if config.compile:
+        objective.wrap(torch.compile)
 
     def step() -> float:
         start = time.perf_counter()
-        train_step(net, model, optimizer, x, lmbda, config)
+        objective.step(x)
         if device.type == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - start

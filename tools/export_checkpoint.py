@@ -1,20 +1,25 @@
 """Export fp16 ``.safetensors`` weights (and manifest) from a training checkpoint.
 
 Used when a run is stopped by a wall-clock limit before its last step: the latest
-checkpoint becomes shippable weights exactly as ``licodec train`` would have exported them.
+checkpoint becomes shippable weights with the manifest ``licodec train`` writes
+(:func:`licodec.app.training.export.training_manifest`); the fixed-point calibration is left
+to ``licodec calibrate`` (``tools/finalize_zoo.py`` runs both).
 Usage: python tools/export_checkpoint.py RUN/checkpoint.pt OUT.safetensors
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from licodec.app.train import hardware_description
+from licodec.app.training import OBJECTIVES, TrainConfig
+from licodec.app.training.export import training_manifest
+from licodec.app.training.state import hardware_description
 from licodec.app.weights import export_weights, round_parameters_to_fp16
-from licodec.models import build
+from licodec.models import build, spec
 
 
 def main(checkpoint: Path, output: Path, init_from: str | None = None) -> None:
@@ -24,29 +29,27 @@ def main(checkpoint: Path, output: Path, init_from: str | None = None) -> None:
     overwrites, so the caller can name what that path held (e.g. the commit).
     """
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    config = state["config"]
-    model = build(config["model"], config["quality"], **config.get("model_args", {}))
+    known = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in state["config"].items() if k in known})
+    model = build(config.model, config.quality, **config.model_args)
     model.load_state_dict(state["model"])
     round_parameters_to_fp16(model)
     model.update()
+    objective = OBJECTIVES[config.objective or spec(config.model).objective](model, config)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    manifest = {
-        "model": config["model"],
-        "quality": config["quality"],
-        "model_config": model.config,
-        "lmbda": config["lmbda"] if config.get("lmbda") is not None else model.lmbda,
-        "metric": config["metric"],
-        "steps": state["step"],
-        "batch": config["batch_size"],
-        "crop": config["crop"],
-        "lr": config["lr"],
-        "data": config["data"],
-        "init_from": init_from if init_from is not None else config.get("init_from"),
-        "hardware": hardware_description(device),
-        "wall_time_s": round(state.get("elapsed", 0.0), 1),
-        "final_train": state.get("metrics"),
-        "torch": torch.__version__,
-    }
+    sampler = state.get("sampler", {})
+    manifest = training_manifest(
+        config,
+        model,
+        objective.manifest(),
+        world_size=sampler.get("world_size", 1),
+        images=None,
+        hardware=hardware_description(device),
+        steps=state["step"],
+        wall_time_s=state.get("elapsed", 0.0),
+        final_train=state.get("metrics"),
+        init_from=init_from,
+    )
     export_weights(model, output, manifest)
     print(f"{checkpoint} (step {state['step']}) -> {output}")
 

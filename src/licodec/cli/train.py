@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from licodec.app.train import TrainConfig, train
+from licodec.app.training import OBJECTIVES, TrainConfig, train
 
 _DEFAULTS = TrainConfig(model="", quality=0, data=Path(), out=Path())
 
@@ -81,6 +81,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="training crops that calibrate the exported model's fixed-point path",
     )
     parser.add_argument(
+        "--objective",
+        choices=sorted(OBJECTIVES),
+        default=None,
+        help="training objective (default: the model's registered one)",
+    )
+    parser.add_argument(
+        "--freeze",
+        nargs="+",
+        default=[],
+        metavar="PREFIX",
+        help="parameter-name prefixes not to train, e.g. g_a g_s latent_codec",
+    )
+    parser.add_argument(
         "--model-arg",
         type=_model_arg,
         action="append",
@@ -97,6 +110,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     an option keeps its default."""
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     values["lr_drops"] = tuple(args.lr_drops)
+    values["freeze"] = tuple(args.freeze)
     values["model_args"] = dict(args.model_arg)
     return TrainConfig(**values)
 

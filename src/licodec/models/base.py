@@ -40,7 +40,7 @@ class CompressionModel(nn.Module):
 
     name: str = "unnamed"
     quality: int = 0
-    lmbda: float = 0.0
+    lmbda: float | None = None
     config: dict[str, Any]
     input_format: CodedFormat = CodedFormat.RGB444
     model_flag_bits: int = 0
@@ -247,10 +247,6 @@ class CompressionModel(nn.Module):
             yield
         finally:
             self.latent_codec.force_float = previous
-
-    def aux_loss(self) -> Tensor:
-        """Auxiliary loss; zero here: factorized tables come from the density itself."""
-        return torch.zeros(())
 
 
 def _nhwc(transform: nn.Module, x: Tensor) -> Tensor:
