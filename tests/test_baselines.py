@@ -180,7 +180,7 @@ def test_ffmpeg_garbage_bitstream_is_a_clear_error() -> None:
 
 
 def test_missing_codec_support_names_the_codec(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(baselines, "_ffmpeg_list", lambda kind: frozenset())
+    monkeypatch.setattr(baselines.ffmpeg, "_ffmpeg_list", lambda kind: frozenset())
     with pytest.raises(CodecUnavailableError, match="libvvenc"):
         get_codec("vvc").check_available()
     monkeypatch.setitem(sys.modules, "imagecodecs", None)

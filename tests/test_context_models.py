@@ -19,13 +19,10 @@ from licodec.components.entropy import GaussianMixtureConditional
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.latent.checkerboard import CheckerboardLatentCodec, anchor_mask
-from licodec.components.latent.context import (
-    ContextLatentCodec,
-    SerialContextLatentCodec,
-    schedule_violations,
-    wavefront_slope,
-)
+from licodec.components.latent.context import ContextLatentCodec
+from licodec.components.latent.fronts import schedule_violations, wavefront_slope
 from licodec.components.latent.heads import EntropyHead, MeanScaleHead, MixtureHead
+from licodec.components.latent.serial import SerialContextLatentCodec
 from licodec.components.layers import MaskedConv2d, kernel_mask
 from licodec.core.image import crop, pad_to_multiple
 from licodec.models import MSE_LAMBDAS, CompressionModel, build, spec

@@ -24,8 +24,9 @@ from torch import nn
 from licodec.components.entropy import GaussianMixtureConditional
 from licodec.components.latent import FactorizedLatentCodec, HyperpriorLatentCodec
 from licodec.components.latent.checkerboard import CheckerboardLatentCodec
-from licodec.components.latent.context import ContextLatentCodec, SerialContextLatentCodec
+from licodec.components.latent.context import ContextLatentCodec
 from licodec.components.latent.heads import MixtureHead
+from licodec.components.latent.serial import SerialContextLatentCodec
 from licodec.components.layers import (
     AttentionBlock,
     ResidualBlock,

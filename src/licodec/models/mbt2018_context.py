@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from licodec.components.latent import FactorizedLatentCodec, HyperpriorLatentCodec
 from licodec.components.latent.checkerboard import CheckerboardLatentCodec
-from licodec.components.latent.context import ContextLatentCodec, SerialContextLatentCodec
+from licodec.components.latent.context import ContextLatentCodec
 from licodec.components.latent.heads import MeanScaleHead
+from licodec.components.latent.serial import SerialContextLatentCodec
 from licodec.models.base import CompressionModel
 from licodec.models.mbt2018 import mean_scale_hyper_transforms
 from licodec.models.registry import qualities_by_channels, register

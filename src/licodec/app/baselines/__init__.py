@@ -1,0 +1,51 @@
+"""Classic image codecs as rate-distortion baselines, run for real.
+
+Every codec here takes an H×W×3 uint8 RGB image and a quality parameter, runs a real encoder,
+returns the exact bytes it wrote and decodes them back to RGB uint8 with the matching decoder.
+The rate of a coded image is therefore ``bpp = 8 · len(bytes) / (H · W)``, no estimates.
+
+=============  =================================  ==========  ==================================
+name           encoder                            chroma      swept parameter
+=============  =================================  ==========  ==================================
+jpeg           libjpeg-turbo (imagecodecs)        4:2:0       quality 1–100
+webp           libwebp, lossy (imagecodecs)       4:2:0       quality 0–100
+jpeg2000       OpenJPEG, irreversible 9/7 + ICT   4:4:4       target PSNR in dB (``level``)
+avif           libavif + aom (Pillow)             4:2:0       quality 0–100
+jpegxl         libjxl (imagecodecs)               4:4:4 XYB   quality 0–100 (→ distance)
+hevc-444       x265 through ffmpeg, all-intra     4:4:4 8b    QP
+vvc-420        vvenc through ffmpeg, intra        4:2:0 10b   QP
+=============  =================================  ==========  ==================================
+
+HEVC and VVC use the static ffmpeg shipped by ``imageio-ffmpeg``. The RGB → Y'CbCr conversion
+(BT.601 matrix, limited range) and, for 4:2:0, the Lanczos chroma resampling are done by
+ffmpeg's swscale on both sides, with explicit matrix and range so encoder and decoder agree.
+Limited range is used because swscale's 8-bit full-range path loses about 3 dB on a lossless
+round trip while its limited-range path is within 0.15 dB of an ideal 8-bit conversion. The
+byte count is that of the raw Annex-B bitstream (``.hevc`` / ``.266``: parameter sets and one
+intra picture, no container, x265's version SEI disabled). Images with an odd side are padded
+by edge replication to even size for 4:2:0 coding and cropped after decoding. Encoding and
+decoding times of the ffmpeg codecs include process start-up and colour conversion.
+
+A codec that cannot run on this machine raises :class:`CodecUnavailableError` naming it.
+"""
+
+from licodec.app.baselines.base import (
+    BaselineCodec,
+    BaselineError,
+    CodecUnavailableError,
+    CodedImage,
+)
+from licodec.app.baselines.registry import ALIASES, CODECS, get_codec
+from licodec.app.baselines.sweep import load_rgb, run_baseline
+
+__all__ = [
+    "ALIASES",
+    "CODECS",
+    "BaselineCodec",
+    "BaselineError",
+    "CodecUnavailableError",
+    "CodedImage",
+    "get_codec",
+    "load_rgb",
+    "run_baseline",
+]
