@@ -222,3 +222,18 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(images: Path, tmp_path
         manifest_path(tmp_path / "run" / "mbt2018-mean-q1.safetensors").read_text()
     )
     assert manifest["batch"] == {"per_process": 2, "processes": 2, "global": 4}
+
+
+def test_partial_init_warm_starts_another_model(images: Path, tmp_path: Path) -> None:
+    source = train(_config(images, tmp_path / "mean", steps=1)).weights
+    with pytest.raises(ModelError, match="hold mbt2018-mean q1, not mbt2018-ckbd q1"):
+        load_weights(build("mbt2018-ckbd", 1, **SMALL), source)
+    config = _config(images, tmp_path / "ckbd", steps=1, init_from=source, init_partial=True)
+    config.model = "mbt2018-ckbd"
+    result = train(config)
+    stored = load_weights(build("mbt2018-mean", 1, **SMALL), source)
+    assert result.manifest["init_partial"] and result.manifest["init_from"] == str(source)
+    # One step from the same start: shared analysis weights moved, but only a little.
+    first = "g_a.0.weight"
+    delta = (result.model.state_dict()[first] - stored.state_dict()[first]).abs().max()
+    assert 0 < delta < 1e-3

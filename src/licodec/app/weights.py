@@ -124,8 +124,14 @@ def read_metadata(path: Path | str) -> dict[str, Any]:
     return info
 
 
-def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
+def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> nn.Module:
     """Load a file written by :func:`export_weights` into ``model``; returns ``model``.
+
+    With ``partial=True`` (a warm start of another model, e.g. a context model from a
+    hyperprior model's weights) the tensors whose names the model shares are loaded and the
+    rest of the model keeps its initialisation; fixed-point twins are not taken (they belong
+    to the other model's parameter networks; calibration rebuilds them), the file may name
+    another model, and shapes must still agree.
 
     Float16 tensors are widened to the dtype of the model's own tensor; integer buffers
     (coding tables and the fixed-point path, which may differ in size from the model's) are
@@ -140,7 +146,7 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
     path = Path(path)
     info = read_metadata(path)
     names = (getattr(model, "name", None), getattr(model, "quality", None))
-    if "model" in info and (info["model"], info.get("quality")) != names:
+    if not partial and "model" in info and (info["model"], info.get("quality")) != names:
         raise ModelError(
             f"weights {path} hold {info['model']} q{info.get('quality')}, "
             f"not {names[0]} q{names[1]}"
@@ -156,6 +162,9 @@ def load_weights(model: nn.Module, path: Path | str) -> nn.Module:
         )
     stored = upgrade_state(model, stored)
     own = model.state_dict()
+    if partial:
+        stored = {k: v for k, v in stored.items() if k in own and "_int." not in k}
+        stored.update({k: v for k, v in own.items() if k not in stored})
     missing = sorted(own.keys() - stored.keys() - optional_state_keys(model))
     unexpected = sorted(stored.keys() - own.keys())
     if missing or unexpected:

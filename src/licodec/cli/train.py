@@ -75,6 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--init-from", type=Path, default=None, help="weights or checkpoint to start from"
     )
     parser.add_argument(
+        "--init-partial",
+        action="store_true",
+        help="take from --init-from only the tensors this model shares with it",
+    )
+    parser.add_argument(
         "--calibration-crops",
         type=int,
         default=_DEFAULTS.calibration_crops,

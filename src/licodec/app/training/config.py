@@ -37,6 +37,8 @@ class TrainConfig:
         resume: continue from ``out/checkpoint.pt`` (starts afresh if there is none).
         init_from: weights (``.safetensors``) or a checkpoint to start from, e.g. a higher-λ
             model to fine-tune; ignored when resuming from a checkpoint.
+        init_partial: load from ``init_from`` only the tensors the model shares with it
+            (a warm start of another model); the rest keeps its initialisation.
         model_args: overrides of the registered model configuration (e.g. ``{"n": 64}``).
         calibration_crops: training crops (seeded by ``seed + 1``) on which the finished
             model's fixed-point path is calibrated before export.
@@ -68,6 +70,7 @@ class TrainConfig:
     compile: bool = False
     resume: bool = False
     init_from: Path | None = None
+    init_partial: bool = False
     model_args: dict[str, Any] = field(default_factory=dict)
     calibration_crops: int = 200
     objective: str | None = None

@@ -78,6 +78,7 @@ def training_manifest(
         "precision": "bf16 autocast" if config.bf16 else "fp32",
         "calibration": {"crops": config.calibration_crops, "crop": config.crop},
         "init_from": str(start) if start else None,
+        "init_partial": config.init_partial,
         "seed": config.seed,
         "torch": torch.__version__,
         "wall_time_s": round(wall_time_s, 1),

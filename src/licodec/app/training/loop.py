@@ -72,10 +72,12 @@ def train(config: TrainConfig) -> TrainResult:
             dist.destroy_process_group()
 
 
-def init_weights(model: CompressionModel, source: Path) -> None:
-    """Load weights to start from: a ``.safetensors`` export or a training checkpoint."""
+def init_weights(model: CompressionModel, source: Path, partial: bool = False) -> None:
+    """Load weights to start from: a ``.safetensors`` export (``partial``: only the tensors
+    the model shares with it, see :func:`~licodec.app.weights.load_weights`) or a training
+    checkpoint."""
     if source.suffix == ".safetensors":
-        load_weights(model, source)
+        load_weights(model, source, partial=partial)
         return
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
@@ -137,7 +139,7 @@ class Trainer:
         self.model = build(config.model, config.quality, **config.model_args)
         state = self._load_checkpoint()
         if state is None and config.init_from is not None:
-            init_weights(self.model, config.init_from)
+            init_weights(self.model, config.init_from, config.init_partial)
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
