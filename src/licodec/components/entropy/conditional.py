@@ -13,6 +13,14 @@ level has a precomputed integer table covering ``|q| <= ceil(t·s)`` where
 
 Snapping costs at most ``½·(r⁻² − 1 + 2 ln r)/ln 2`` bits per symbol with ``r`` half a table
 step (``(scale_max/scale_min)^(1/(2·(levels−1)))``): about 0.001 bits for 128 levels.
+
+**Grid offsets (several table indexes).** A quantizer whose grid is shifted from the mean by
+a known amount ``δ_k`` (a lattice coset ``Z + ½``, say) codes ``q`` with
+``ŷ − μ = q + δ_k``, so ``P(q) = F((q + δ_k + ½)/s) − F((q + δ_k − ½)/s)``. With
+``offsets = (δ_0, δ_1, …)`` the tables cover every (scale level, offset) pair, row
+``level · K + k`` (:func:`~licodec.components.entropy.tables.ravel_index` combines further
+quantized parameters the same way); ``encode``/``decode`` take each symbol's offset index.
+The default ``offsets = (0.0,)`` is plain mean-centred rounding.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from torch import Tensor
 
 from licodec.components.entropy.base import LIKELIHOOD_BOUND, TabledEntropyModel
 from licodec.components.entropy.coder import Decoder, Encoder
-from licodec.components.entropy.tables import IntegerTables
+from licodec.components.entropy.tables import IntegerTables, ravel_index
 from licodec.components.ops import lower_bound, std_normal_cdf
 from licodec.components.quant import UNIT_CELL, Cell
 
@@ -38,6 +46,7 @@ class ScaleTableConditional(TabledEntropyModel):
         scale_max: largest table scale; larger scales use it.
         levels: number of table scales.
         tail_mass: probability left to the escape symbol in each table.
+        offsets: grid offsets ``δ_k`` from the mean (module docstring), each in ``(−1, 1)``.
     """
 
     def __init__(
@@ -46,10 +55,14 @@ class ScaleTableConditional(TabledEntropyModel):
         scale_max: float = 256.0,
         levels: int = 128,
         tail_mass: float = 1e-9,
+        offsets: tuple[float, ...] = (0.0,),
     ) -> None:
         super().__init__()
+        if not offsets or not all(-1 < d < 1 for d in offsets):
+            raise ValueError(f"grid offsets must be in (-1, 1), got {offsets}")
         self.scale_min = scale_min
         self.tail_mass = tail_mass
+        self.offsets = tuple(float(d) for d in offsets)
         log_scales = np.linspace(math.log(scale_min), math.log(scale_max), levels)
         midpoints = np.exp((log_scales[1:] + log_scales[:-1]) / 2)
         self.register_buffer("scale_table", torch.tensor(np.exp(log_scales), dtype=torch.float64))
@@ -95,9 +108,12 @@ class ScaleTableConditional(TabledEntropyModel):
         mass = self.standard_cdf(high / scales) - self.standard_cdf(low / scales)
         return lower_bound(mass, LIKELIHOOD_BOUND)
 
-    def index(self, scales: Tensor, frac_bits: int | None = None) -> np.ndarray:
-        """Table level of each scale: ``#{j : B_j < s}`` over the stored geometric midpoints
-        ``B_j`` (the nearest level in log space).
+    def index(
+        self, scales: Tensor, frac_bits: int | None = None, offset_index: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Table row of each scale: its level ``#{j : B_j < s}`` over the stored geometric
+        midpoints ``B_j`` (the nearest level in log space), combined with the symbol's grid
+        offset index when there are several (row ``level · K + k``).
 
         Float ``scales`` are compared in float32. Fixed-point scales — int64 ``scales``
         standing for ``s · 2^-frac_bits`` — are compared as integers with the thresholds
@@ -106,32 +122,52 @@ class ScaleTableConditional(TabledEntropyModel):
         integer comparisons only.
         """
         if frac_bits is None:
-            return torch.bucketize(scales.detach().float().cpu(), self.scale_bounds).numpy()
-        thresholds = torch.floor(self.scale_bounds.double() * 2.0**frac_bits).to(torch.int64)
-        return torch.bucketize(scales.detach().cpu(), thresholds.cpu()).numpy()
+            level = torch.bucketize(scales.detach().float().cpu(), self.scale_bounds).numpy()
+        else:
+            bounds = torch.floor(self.scale_bounds.double() * 2.0**frac_bits).to(torch.int64)
+            level = torch.bucketize(scales.detach().cpu(), bounds.cpu()).numpy()
+        if len(self.offsets) == 1:
+            return level
+        if offset_index is None:
+            raise ValueError(f"{len(self.offsets)} grid offsets: each symbol needs its index")
+        sizes = (len(self.scale_table), len(self.offsets))
+        return ravel_index((level, np.asarray(offset_index)), sizes)
 
     @torch.no_grad()
     def build_tables(self) -> IntegerTables:
-        pmfs, offsets = [], []
+        pmfs, starts = [], []
         for scale in self.scale_table.tolist():
-            radius = math.ceil(scale * self.tail)
-            q = torch.arange(-radius, radius + 1, dtype=torch.float64)
-            pmf = self.standard_cdf((q + 0.5) / scale) - self.standard_cdf((q - 0.5) / scale)
-            pmfs.append(pmf.numpy())
-            offsets.append(-radius)
-        return IntegerTables.from_pmfs(pmfs, offsets)
+            for offset in self.offsets:
+                radius = math.ceil(scale * self.tail) + math.ceil(abs(offset))
+                q = torch.arange(-radius, radius + 1, dtype=torch.float64)
+                centre = q + offset if offset else q
+                upper = self.standard_cdf((centre + 0.5) / scale)
+                pmfs.append((upper - self.standard_cdf((centre - 0.5) / scale)).numpy())
+                starts.append(-radius)
+        return IntegerTables.from_pmfs(pmfs, starts)
 
     def encode(
-        self, encoder: Encoder, symbols: Tensor, scales: Tensor, frac_bits: int | None = None
+        self,
+        encoder: Encoder,
+        symbols: Tensor,
+        scales: Tensor,
+        frac_bits: int | None = None,
+        offset_index: np.ndarray | None = None,
     ) -> None:
-        """Code integer-valued ``symbols`` (``round(y − μ)``) under ``scales`` (float, or
+        """Code integer-valued ``symbols`` (``round(y − μ − δ)``) under ``scales`` (float, or
         fixed point with ``frac_bits``, see :meth:`index`)."""
         values = symbols.detach().cpu().numpy().astype(np.int64)
-        encoder.encode_indexed(values, self.index(scales, frac_bits), self.tables)
+        encoder.encode_indexed(values, self.index(scales, frac_bits, offset_index), self.tables)
 
-    def decode(self, decoder: Decoder, scales: Tensor, frac_bits: int | None = None) -> Tensor:
+    def decode(
+        self,
+        decoder: Decoder,
+        scales: Tensor,
+        frac_bits: int | None = None,
+        offset_index: np.ndarray | None = None,
+    ) -> Tensor:
         """Decode symbols of ``scales``' shape; returns float32 integers."""
-        values = decoder.decode_indexed(self.index(scales, frac_bits), self.tables)
+        values = decoder.decode_indexed(self.index(scales, frac_bits, offset_index), self.tables)
         return torch.from_numpy(values.astype(np.float32)).to(scales.device)
 
 

@@ -112,3 +112,12 @@ class IntegerTables:
 
     def __len__(self) -> int:
         return len(self.length)
+
+
+def ravel_index(indexes: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> np.ndarray:
+    """One table row from several quantized parameters: ``i_0·(n_1·n_2…) + i_1·(n_2…) + …``
+    for index arrays ``i_k`` in ``[0, n_k)`` (broadcast), e.g. (scale level, offset)."""
+    for index, size in zip(indexes, sizes, strict=True):
+        if np.size(index) and (np.min(index) < 0 or np.max(index) >= size):
+            raise ValueError(f"table index out of range [0, {size})")
+    return np.ravel_multi_index(np.broadcast_arrays(*indexes), sizes)

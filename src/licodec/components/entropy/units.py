@@ -8,6 +8,11 @@ A fixed-point parameter is an int64 ``p`` standing for ``p · 2^-bits``:
 * means: ``MEAN_FRAC_BITS = 8`` — ``ŷ = q + m/256`` is exact in float32 for ``|ŷ| < 2^16``;
   the offset from the float mean is at most 1/512;
 * mixture logits: ``LOGIT_FRAC_BITS = 8``.
+
+**Which path a tensor is on.** Parameters cross from the parameter networks to the heads
+either as floats (the float path) or as int64 fixed-point integers in the units above (the
+integer path, from :class:`~licodec.components.fixedpoint.IntegerNetwork`);
+:func:`is_fixed_point` is the one test of which, so a head never guesses.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from torch import Tensor
 SCALE_FRAC_BITS = 12
 MEAN_FRAC_BITS = 8
 LOGIT_FRAC_BITS = 8
+
+
+def is_fixed_point(params: Tensor) -> bool:
+    """Whether ``params`` are integer-path fixed-point values (int64) rather than floats."""
+    return params.dtype == torch.int64
 
 
 def units(*blocks: tuple[int, int]) -> Tensor:

@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.entropy.units import is_fixed_point
 from licodec.components.fixedpoint import IntegerNetwork
 from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, masked_rows
 from licodec.components.latent.fronts import Front, build_fronts
@@ -233,7 +234,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
         stay 0, and are 0 in the context of later fronts.
         """
         batch, _, height, width = side.shape
-        integer = side.dtype == torch.int64
+        integer = is_fixed_point(side)
         half = self.context.kernel_size[0] // 2
         padded = (height + 2 * half, width + 2 * half)
         dtype = torch.float64 if integer else side.dtype

@@ -40,7 +40,12 @@ from licodec.components.entropy import GaussianConditional, GaussianMixtureCondi
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.conditional import ScaleTableConditional
 from licodec.components.entropy.fixed_mixture import FixedPointMixture
-from licodec.components.entropy.units import MEAN_FRAC_BITS, SCALE_FRAC_BITS, units
+from licodec.components.entropy.units import (
+    MEAN_FRAC_BITS,
+    SCALE_FRAC_BITS,
+    is_fixed_point,
+    units,
+)
 from licodec.components.quant import Quantizer, ScalarQuantizer
 
 
@@ -90,7 +95,7 @@ def coding_params(scales: Tensor, means: Tensor | None) -> tuple[Tensor, int | N
     """``(scales, their fraction bits or None, means or None)`` for coding, from float
     parameters (returned as they are) or fixed-point ones (int64: scales keep their integers
     and get ``SCALE_FRAC_BITS``, means become their exact float64 values ``m / 2^8``)."""
-    if scales.dtype != torch.int64:
+    if not is_fixed_point(scales):
         return scales, None, means
     if means is not None:
         means = means.to(torch.float64) * 2.0**-MEAN_FRAC_BITS
@@ -204,14 +209,14 @@ class MixtureHead(EntropyHead):
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
         symbols = self.quantizer.quantize(y)
-        if params.dtype == torch.int64:
+        if is_fixed_point(params):
             self.fixed.encode(encoder, symbols, *self.blocks(params))
             return self.quantizer.reconstruct(symbols).to(torch.float64)
         self.mixture.encode(encoder, symbols, *self.split(params))
         return self.quantizer.reconstruct(symbols)
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
-        if params.dtype == torch.int64:
+        if is_fixed_point(params):
             symbols = self.fixed.decode(decoder, *self.blocks(params))
             return self.quantizer.reconstruct(symbols).to(torch.float64)
         return self.quantizer.reconstruct(self.mixture.decode(decoder, *self.split(params)))
