@@ -61,7 +61,7 @@ def test_cli_max_bpp_and_bad_budgets(tmp_path, crop, sizes, capsys) -> None:
     assert main(["encode", str(source), "-o", str(out), "--max-bpp", str(max_bpp)]) == 0
     assert out.read_bytes() == sizes[middle]
     capsys.readouterr()
-    assert main(["encode", str(source), "-o", str(out), "--max-bytes", "20"]) == 2
+    assert main(["encode", str(source), "-o", str(out), "-f", "--max-bytes", "20"]) == 2
     error = capsys.readouterr().err.strip()
     assert "too small" in error and "\n" not in error
     args = ["encode", str(source), "--max-bytes", "900", "--weights", str(source)]

@@ -23,6 +23,7 @@ from export_checkpoint import main as export_checkpoint
 from licodec.app import evaluate, zoo
 from licodec.app.calibration import calibrate_weights
 from licodec.app.weights import manifest_path
+from licodec.core.files import list_images
 
 MODEL = "mbt2018-mean"
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def main(
         )
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
-    result = evaluate.evaluate(MODEL, qualities, evaluate.image_files(kodak))
+    result = evaluate.evaluate(MODEL, qualities, list_images(kodak))
     out = ROOT / "results" / "kodak" / f"licodec-{MODEL}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     entries = {}

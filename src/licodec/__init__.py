@@ -11,10 +11,12 @@ weights shipped in the package (:mod:`licodec.app.zoo`).
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
-from licodec.core.image import ImageLike
+from licodec.core.image import DEFAULT_MAX_PIXELS, ImageLike, load_image
 from licodec.errors import (
     BitstreamError,
     BudgetError,
@@ -43,8 +45,10 @@ def compress(
     quality: int | None = None,
     weights: str | os.PathLike | None = None,
     max_bytes: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> bytes:
-    """Compress an image (PIL image, H×W×C uint8 array or path) into ``.lic`` bytes.
+    """Compress an image (PIL image, H×W×C uint8 array, path, bytes of an image file or a
+    binary file object) into ``.lic`` bytes.
 
     Args:
         model: a registered model name (default: the zoo's default) or a model instance.
@@ -53,32 +57,41 @@ def compress(
         max_bytes: instead of a quality, a size budget: the file of the highest shipped
             quality that fits it (:mod:`licodec.app.ratecontrol`; :class:`BudgetError` if
             none does).
+        max_pixels: larger pictures are refused (``ImageInputError``) before decoding.
     """
     from licodec.app import codec, ratecontrol, zoo
 
     if max_bytes is not None:
         if quality is not None or weights is not None or isinstance(model, CompressionModel):
             raise ModelError("max_bytes picks a shipped quality: pass no quality or weights")
+        image = load_image(image, max_pixels)[0]
         return ratecontrol.encode_within(image, max_bytes, model or zoo.DEFAULT_MODEL)[0]
     if not isinstance(model, CompressionModel):
         model = zoo.load_model(model or zoo.DEFAULT_MODEL, quality, weights)
-    return codec.encode(image, model)
+    return codec.encode(image, model, max_pixels)
 
 
 def decompress(
-    data: bytes,
+    data: bytes | str | os.PathLike | BinaryIO,
     model: CompressionModel | None = None,
     weights: str | os.PathLike | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Image.Image:
-    """Decode ``.lic`` bytes into a PIL image (RGB, or L for grayscale originals).
+    """Decode a ``.lic`` file (bytes, a path or a binary file object) into a PIL image (RGB,
+    or L for grayscale originals).
 
     The model named in the file is loaded from the zoo (or ``weights``) unless a model
-    instance is given, which must match the file.
+    instance is given, which must match the file. Files claiming more than ``max_pixels``
+    pixels are refused before anything is allocated.
     """
     from licodec.app import codec, zoo
 
+    if isinstance(data, str | os.PathLike):
+        data = Path(data).read_bytes()
+    elif hasattr(data, "read"):
+        data = data.read()
     container = codec.read(data)
     if model is None:
         header = container.header
         model = zoo.load_model(header.model, header.quality, weights)
-    return codec.decode(container, model)
+    return codec.decode(container, model, max_pixels)

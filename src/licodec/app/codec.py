@@ -10,21 +10,31 @@ from PIL import Image
 
 from licodec.components.entropy.coder import unsealed_streams
 from licodec.core.bitstream import Container, Flags, Header, pack, unpack
-from licodec.core.image import ImageLike, load_image, to_output_image, to_pixels, to_tensor
+from licodec.core.image import (
+    DEFAULT_MAX_PIXELS,
+    ImageLike,
+    check_pixels,
+    load_image,
+    to_output_image,
+    to_pixels,
+    to_tensor,
+)
 from licodec.core.picture import Coded
 from licodec.errors import BitstreamError, ModelError
 from licodec.models import CompressionModel
 from licodec.models.identity import format_id
 
 
-def encode(image: ImageLike, model: CompressionModel) -> bytes:
+def encode(
+    image: ImageLike, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> bytes:
     """Compress ``image`` with ``model`` into the bytes of a ``.lic`` file.
 
     The header's ``INTEGER_PATH`` flag records whether the entropy parameters came from the
     model's fixed-point path (see :meth:`CompressionModel.calibrate`), and its weights id
     which weights wrote it.
     """
-    pixels, mode = load_image(image)
+    pixels, mode = load_image(image, max_pixels)
     height, width = pixels.shape[:2]
     model.eval()
     coded = model.compress(to_tensor(pixels))
@@ -41,13 +51,18 @@ def read(data: bytes) -> Container:
     return unpack(data)
 
 
-def decode(data: bytes | Container, model: CompressionModel) -> Image.Image:
+def decode(
+    data: bytes | Container, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
     """Decompress ``.lic`` bytes with ``model``, which must be the model that wrote them."""
     container = data if isinstance(data, Container) else unpack(data)
-    return to_output_image(decode_pixels(container, model), container.header.mode)
+    pixels = decode_pixels(container, model, max_pixels)
+    return to_output_image(pixels, container.header.mode)
 
 
-def decode_pixels(container: Container, model: CompressionModel) -> np.ndarray:
+def decode_pixels(
+    container: Container, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
     """The decoded H×W×3 uint8 pixels of a parsed file, computing the entropy parameters with
     the path (integer or float) that the file's flags name.
 
@@ -57,8 +72,9 @@ def decode_pixels(container: Container, model: CompressionModel) -> np.ndarray:
         ModelError: the file was written with other weights (another weights id), or by the
             integer path and ``model`` has no fixed-point calibration.
     """
-    check_fits(container, model)
     header = container.header
+    check_pixels(header.height, header.width, max_pixels)  # before anything is allocated
+    check_fits(container, model)
     integer = bool(header.flags & Flags.INTEGER_PATH)
     model.eval()
     legacy = unsealed_streams() if container.version == 1 else nullcontext()

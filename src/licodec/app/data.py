@@ -23,21 +23,15 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler, get_worker_info
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
-"""File name endings (any case) that :class:`ImageFolderCrops` picks up."""
+from licodec.core.files import list_images
 
 Key = int | tuple[int, int]
 """An item key: an image index, or ``(index, epoch)`` for a reproducible draw."""
 
 
 def find_images(root: Path) -> list[Path]:
-    """Every JPEG/PNG file under ``root`` (recursive), sorted for a stable order."""
-    if not root.is_dir():
-        raise FileNotFoundError(f"training data folder not found: {root}")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no .jpg/.jpeg/.png images under {root}")
-    return files
+    """Every image file under ``root`` (recursive), sorted for a stable order."""
+    return list_images(root, recursive=True)
 
 
 class ImageFolderCrops(Dataset[Tensor]):

@@ -26,19 +26,6 @@ from licodec.core.image import load_image
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.models import CompressionModel
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp"}
-
-
-def image_files(folder: str | os.PathLike) -> list[Path]:
-    """Sorted image files directly inside ``folder``."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images in {folder}")
-    return files
-
 
 def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
     """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM and times."""

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from licodec.app import baselines
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
+from licodec.core.files import default_images_dir, list_images, write_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,24 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def default_images_dir() -> Path:
-    """``$LICODEC_KODAK`` if set, else ``../shared/data/kodak`` from the current directory."""
-    env = os.environ.get("LICODEC_KODAK")
-    return Path(env) if env else Path("..") / "shared" / "data" / "kodak"
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Sorted image files directly inside ``folder``; ``FileNotFoundError`` if none."""
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"image folder {folder} not found: pass --images DIR or set LICODEC_KODAK"
-        )
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return files
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the sweep, print a summary to stderr and the JSON to ``-o`` or stdout."""
     try:
@@ -86,10 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{q:>8g} {b:>8.4f} {p:>7.2f} {m:>8.4f}", file=sys.stderr)
     text = json.dumps(result, indent=2)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.output.with_name(args.output.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(args.output)
+        write_json(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text)

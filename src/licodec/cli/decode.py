@@ -1,34 +1,85 @@
-"""``licodec decode IN.lic -o OUT.png``: decode a file back into an image."""
+"""``licodec decode IN.lic -o OUT.png``: decode a file back into an image.
+
+The default output is ``IN.decoded.png`` beside the input, so decoding never lands on the
+original picture (``photo.png`` → ``photo.lic`` → ``photo.decoded.png``); an existing output
+is replaced only with ``-f/--force``. ``-`` reads the file from standard input; ``-o -``
+writes a PNG to standard output. The image format follows the output's suffix.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
+import sys
 import time
 from pathlib import Path
 
+from PIL import Image
+
 from licodec.app import codec, zoo
+from licodec.core.files import STDIO, OutputPathError, read_input, write_output
+from licodec.core.image import DEFAULT_MAX_PIXELS
+from licodec.errors import ImageInputError
+
+DEFAULT_SUFFIX = ".decoded.png"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``decode`` subcommand."""
     parser = subparsers.add_parser("decode", help="decode a .lic file into an image")
-    parser.add_argument("input", type=Path, help=".lic file")
-    parser.add_argument("-o", "--output", type=Path, help="output image (default: INPUT.png)")
+    parser.add_argument("input", help=".lic file, or - for standard input")
+    parser.add_argument(
+        "-o", "--output", help=f"output image (default: INPUT{DEFAULT_SUFFIX}; - for stdout)"
+    )
+    parser.add_argument("-f", "--force", action="store_true", help="replace an existing output")
     parser.add_argument("--weights", type=Path, help=".safetensors weights for the file's model")
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="refuse larger pictures before allocating anything",
+    )
     parser.set_defaults(func=run)
+
+
+def output_format(output: str) -> str:
+    """Pillow's format name for the output's suffix (PNG for standard output).
+
+    Raises:
+        ImageInputError: no suffix, or one Pillow cannot write.
+        OutputPathError: the output is a directory.
+    """
+    if output == STDIO:
+        return "PNG"
+    if Path(output).is_dir():
+        raise OutputPathError(f"cannot write {output}: it is a directory")
+    suffix = Path(output).suffix.lower()
+    name = Image.registered_extensions().get(suffix)
+    if name is None or name not in Image.SAVE:
+        raise ImageInputError(
+            f"cannot tell which image format to write for {output!r}: "
+            "use a suffix such as .png, .tif or .bmp"
+        )
+    return name
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, decode, save (format from the output suffix)."""
-    container = codec.read(args.input.read_bytes())
+    if args.output is None and args.input == STDIO:
+        raise ImageInputError("decoding standard input needs -o OUTPUT (or -o - for stdout)")
+    output = args.output or str(Path(args.input).with_suffix("")) + DEFAULT_SUFFIX
+    image_format = output_format(output)
+    container = codec.read(read_input(args.input))
     header = container.header
     model = zoo.load_model(header.model, header.quality, args.weights)
     start = time.perf_counter()
-    image = codec.decode(container, model)
+    image = codec.decode(container, model, args.max_pixels)
     seconds = time.perf_counter() - start
-    output = args.output or args.input.with_suffix(".png")
-    tmp = output.with_name(output.name + ".tmp" + output.suffix)
-    image.save(tmp)
-    tmp.replace(output)
-    print(f"{args.input} -> {output}: {image.width}x{image.height} {image.mode}, {seconds:.2f} s")
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    write_output(output, lambda handle: handle.write(buffer.getvalue()), args.force)
+    print(
+        f"{args.input} -> {output}: {image.width}x{image.height} {image.mode}, {seconds:.2f} s",
+        file=sys.stderr if output == STDIO else sys.stdout,
+    )
     return 0

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from licodec.app import evaluate, zoo
+from licodec.core.files import default_images_dir, list_images, write_json
 from licodec.errors import ModelError
 
 
@@ -15,7 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a model on an image folder")
     parser.add_argument("model", nargs="?", default=zoo.DEFAULT_MODEL)
     parser.add_argument("--qualities", type=int, nargs="+", help="default: every shipped one")
-    parser.add_argument("--images", type=Path, default=Path("../shared/data/kodak"))
+    parser.add_argument(
+        "--images",
+        type=Path,
+        help="image folder (default: $LICODEC_KODAK, else ../shared/data/kodak)",
+    )
     parser.add_argument("--weights-dir", type=Path, help="folder of {model}-q{q}.safetensors")
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here")
     parser.set_defaults(func=run)
@@ -27,12 +32,11 @@ def run(args: argparse.Namespace) -> int:
     if not qualities:
         raise ModelError(f"no shipped weights for {args.model}: pass --qualities")
     result = evaluate.evaluate(
-        args.model, qualities, evaluate.image_files(args.images), args.weights_dir
+        args.model, qualities, list_images(args.images or default_images_dir()), args.weights_dir
     )
     text = json.dumps(result, indent=2)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+        write_json(args.output, text)
         print(f"wrote {args.output}")
     else:
         print(text)

@@ -11,58 +11,135 @@ Accepted inputs and what happens to them:
 * 16-bit and float images: :class:`ImageInputError` naming the bit depth; licodec codes
   8-bit images and will not guess how to map other ranges.
 * Empty images (a side of 0): :class:`ImageInputError`.
+* Files (paths, bytes, file objects) are decoded by Pillow with: the EXIF orientation applied,
+  so the picture is coded as viewers show it; 16-bit data refused for colour as for grey
+  (Pillow would silently drop the low byte of 16-bit RGB); multi-frame files (animations,
+  multi-page TIFFs) refused rather than coding frame 0 silently; pictures of more than
+  ``max_pixels`` (:data:`DEFAULT_MAX_PIXELS`) refused before they are decoded.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from licodec.core.colour import ColourMode
 from licodec.errors import ImageInputError
 
-ImageLike = Image.Image | np.ndarray | str | os.PathLike
+ImageLike = Image.Image | np.ndarray | str | os.PathLike | bytes | BinaryIO
+
+DEFAULT_MAX_PIXELS = 50_000_000
+"""Largest picture coded by default (``[D]``): encode and decode peak near 200–270 bytes per
+pixel on the CPU, so 50 MP stays near 13 GB, within a 24 GiB machine. Raise it with
+``max_pixels`` (``--max-pixels``) where memory allows."""
 
 _CONVERT_TO_RGB = {"P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
 
-def load_image(image: ImageLike) -> tuple[np.ndarray, ColourMode]:
+def load_image(
+    image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, ColourMode]:
     """Return ``(pixels, colour)`` with ``pixels`` an H×W×3 uint8 array.
 
+    ``image`` is a PIL image, an array, a path, the bytes of an image file or a binary file
+    object.
+
     Raises:
-        ImageInputError: unreadable file, empty image, non-opaque alpha, 16-bit or float data.
+        ImageInputError: unreadable file, empty, multi-frame or too large image, non-opaque
+            alpha, 16-bit or float data.
     """
     if isinstance(image, np.ndarray):
-        return _from_array(image)
+        pixels, mode = _from_array(image)
+        check_pixels(*pixels.shape[:2], max_pixels)
+        return pixels, mode
     if isinstance(image, str | os.PathLike):
-        image = open_image(Path(image))
+        image = open_image(Path(image), max_pixels)
+    elif isinstance(image, bytes | bytearray | memoryview):
+        image = open_image_bytes(bytes(image), max_pixels)
+    elif hasattr(image, "read"):
+        image = _decode(image, "the image data", max_pixels)
     if not isinstance(image, Image.Image):
         raise ImageInputError(
-            f"expected a PIL image, a numpy array or a path, got {type(image).__name__}"
+            f"expected a PIL image, a numpy array, a path, bytes or a file object, got "
+            f"{type(image).__name__}"
         )
+    check_pixels(image.height, image.width, max_pixels)
     return _from_pil(image)
 
 
-def open_image(path: Path) -> Image.Image:
+def check_pixels(height: int, width: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Refuse a picture of more than ``max_pixels`` pixels, naming the limit and its switch.
+
+    Raises:
+        ImageInputError: the picture is larger than the limit.
+    """
+    if height * width > max_pixels:
+        raise ImageInputError(
+            f"{width}×{height} is {height * width:,} pixels, above the limit of "
+            f"{max_pixels:,} (about 270 bytes of memory per pixel): raise it with "
+            "--max-pixels (max_pixels=) if the machine has the memory"
+        )
+
+
+def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Read and decode the image file at ``path`` (any format Pillow reads).
 
     Raises:
-        ImageInputError: missing or unreadable file.
+        ImageInputError: missing, unreadable, multi-frame, 16-bit or too large image.
     """
     if not path.is_file():
         raise ImageInputError(f"no such image file: {path}")
+    with open(path, "rb") as handle:
+        return _decode(handle, str(path), max_pixels)
+
+
+def open_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode the bytes of an image file (see :func:`open_image`)."""
+    if not data:
+        raise ImageInputError("empty input: no image data")
+    return _decode(io.BytesIO(data), "the image data", max_pixels)
+
+
+def _decode(handle: BinaryIO, name: str, max_pixels: int) -> Image.Image:
+    """Pillow's decode of ``handle`` with the checks of the module docstring, the size
+    checked from the header before any pixel is decoded."""
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        image = Image.open(path)
-        image.load()
-    except (UnidentifiedImageError, OSError) as err:
-        raise ImageInputError(f"cannot read {path} as an image: {err}") from err
-    return image
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = None  # our own limit, checked from the header below
+            image = Image.open(handle)
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+            check_pixels(image.height, image.width, max_pixels)
+            if getattr(image, "n_frames", 1) > 1:
+                raise ImageInputError(
+                    f"{name} holds {image.n_frames} frames (an animation or multi-page file): "
+                    "licodec codes one picture; extract the frame you want first"
+                )
+            if any(";16" in str(tile[3]) for tile in getattr(image, "tile", [])):
+                raise ImageInputError(
+                    f"{name} has 16 bits per channel: licodec codes 8-bit pictures; "
+                    "convert it to 8 bits per channel first"
+                )
+            image.load()
+            return ImageOps.exif_transpose(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageInputError(f"{name} is too large to decode safely: {err}") from err
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        if isinstance(err, ImageInputError):
+            raise
+        raise ImageInputError(f"cannot read {name} as an image: {err}") from err
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 def _from_pil(image: Image.Image) -> tuple[np.ndarray, ColourMode]:
