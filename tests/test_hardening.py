@@ -173,3 +173,43 @@ def test_api_takes_bytes_files_and_paths(photo: Path, tmp_path: Path) -> None:
     assert np.array_equal(np.asarray(licodec.decompress(lic)), expected)
     with open(lic, "rb") as handle:
         assert np.array_equal(np.asarray(licodec.decompress(handle)), expected)
+
+
+def _icc_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_icc_profile_travels_through_the_file_unless_stripped(tmp_path: Path, capsys) -> None:
+    icc = _icc_profile()
+    source = tmp_path / "tagged.png"
+    Image.fromarray(random_image(24, 40)).save(source, icc_profile=icc)
+    assert main(["encode", str(source), "--quality", "1"]) == 0
+    assert main(["decode", str(tmp_path / "tagged.lic")]) == 0
+    assert Image.open(tmp_path / "tagged.decoded.png").info.get("icc_profile") == icc
+    stripped = tmp_path / "stripped.lic"
+    assert main(["encode", str(source), "--quality", "1", "--strip", "-o", str(stripped)]) == 0
+    assert len(unpack(stripped.read_bytes()).sections) == 2
+    assert "icc_profile" not in licodec.decompress(stripped).info
+    container = unpack((tmp_path / "tagged.lic").read_bytes())
+    assert container.tags[-1].name == "ICC" and container.sections[-1] == icc
+    forged = pack(container.header, [*container.sections[:-1], b"\x00" * 200],
+                  list(container.tags))  # fmt: skip
+    with pytest.raises(BitstreamError, match="does not hold an ICC profile"):
+        licodec.decompress(forged)
+    tags = [*container.tags, container.tags[-1]]
+    twice = pack(container.header, [*container.sections, icc], tags)
+    with pytest.raises(BitstreamError, match="repeated ICC section"):
+        licodec.decompress(twice)
+
+
+def test_frame_picks_one_frame_of_a_multi_frame_file(tmp_path: Path, capsys) -> None:
+    gif = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (16, 8), (i * 100, 50, 0)) for i in range(3)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    assert main(["encode", str(gif), "--quality", "1"]) == 2
+    one_line_error(capsys, "pick one with --frame N (0..2)")
+    assert main(["encode", str(gif), "--quality", "1", "--frame", "2"]) == 0
+    assert main(["encode", str(gif), "--quality", "1", "--frame", "3", "-f"]) == 2
+    one_line_error(capsys, "has no frame 3")

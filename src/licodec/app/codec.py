@@ -9,12 +9,13 @@ import torch
 from PIL import Image
 
 from licodec.components.entropy.coder import unsealed_streams
-from licodec.core.bitstream import Container, Flags, Header, pack, unpack
+from licodec.core.bitstream import Container, Flags, Header, SectionTag, pack, unpack
 from licodec.core.image import (
     DEFAULT_MAX_PIXELS,
     ImageLike,
     check_pixels,
     load_image,
+    read_picture,
     to_output_image,
     to_pixels,
     to_tensor,
@@ -24,26 +25,42 @@ from licodec.errors import BitstreamError, ModelError
 from licodec.models import CompressionModel
 from licodec.models.identity import format_id
 
+ICC_MAX_BYTES = 4 << 20
+"""Largest ICC profile a file carries (``[D]``: real profiles are a few kB to about 1 MB)."""
+
+OPTIONAL_SECTIONS = frozenset({SectionTag.ICC})
+"""Sections the codec (not the model) may add after the model's sections."""
+
 
 def encode(
-    image: ImageLike, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
+    image: ImageLike,
+    model: CompressionModel,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    frame: int | None = None,
+    strip: bool = False,
 ) -> bytes:
     """Compress ``image`` with ``model`` into the bytes of a ``.lic`` file.
 
     The header's ``INTEGER_PATH`` flag records whether the entropy parameters came from the
     model's fixed-point path (see :meth:`CompressionModel.calibrate`), and its weights id
-    which weights wrote it.
+    which weights wrote it. The picture's ICC profile travels in an ``ICC`` section (after
+    the model's sections) unless ``strip``; ``frame`` picks one frame of a multi-frame file.
     """
-    pixels, mode = load_image(image, max_pixels)
+    loaded = read_picture(image, max_pixels, frame)
+    pixels, mode = loaded.pixels, loaded.mode
     height, width = pixels.shape[:2]
     model.eval()
     coded = model.compress(to_tensor(pixels))
+    sections, tags = list(coded.sections), list(model.section_tags)
+    if loaded.icc and not strip and _is_icc(loaded.icc):
+        sections.append(loaded.icc)
+        tags.append(SectionTag.ICC)
     flags = Flags.INTEGER_PATH if model.integer_path else Flags.NONE
     header = Header(
         model.name, model.quality, height, width, mode, flags, model.input_format,
         coded.model_flags, model.weights_id,
     )  # fmt: skip
-    return pack(header, coded.sections, list(model.section_tags))
+    return pack(header, sections, tags)
 
 
 def read(data: bytes) -> Container:
@@ -57,7 +74,11 @@ def decode(
     """Decompress ``.lic`` bytes with ``model``, which must be the model that wrote them."""
     container = data if isinstance(data, Container) else unpack(data)
     pixels = decode_pixels(container, model, max_pixels)
-    return to_output_image(pixels, container.header.mode)
+    image = to_output_image(pixels, container.header.mode)
+    icc = extra_sections(container, model).get(SectionTag.ICC)
+    if icc is not None:
+        image.info["icc_profile"] = icc
+    return image
 
 
 def decode_pixels(
@@ -80,7 +101,7 @@ def decode_pixels(
     legacy = unsealed_streams() if container.version == 1 else nullcontext()
     try:
         with model.coding_path(integer), legacy:
-            coded = Coded(container.sections, header.model_flags)
+            coded = Coded(container.sections[: len(model.section_tags)], header.model_flags)
             x_hat = model.decompress(coded, header.height, header.width).tensor
     except BitstreamError:
         raise
@@ -123,11 +144,46 @@ def check_fits(container: Container, model: CompressionModel) -> None:
                 f"malformed file: {len(container.sections)} sections, {model.name} writes "
                 f"{len(expected)}"
             )
-    elif container.tags != expected:
+    elif container.tags[: len(expected)] != expected:
         raise BitstreamError(
             f"malformed file: sections {[t.name for t in container.tags]}, {model.name} "
             f"writes {[t.name for t in expected]}"
         )
+    extra_sections(container, model)
+
+
+def extra_sections(container: Container, model: CompressionModel) -> dict[SectionTag, bytes]:
+    """The sections after the model's own ones: optional payloads of the codec (an ICC
+    profile), each at most once and validated.
+
+    Raises:
+        BitstreamError: an unknown or repeated extra section, or an ICC section that is not
+            an ICC profile.
+    """
+    if container.tags is None:
+        return {}
+    count = len(model.section_tags)
+    extras: dict[SectionTag, bytes] = {}
+    for tag, data in zip(container.tags[count:], container.sections[count:], strict=True):
+        if tag not in OPTIONAL_SECTIONS or tag in extras:
+            raise BitstreamError(
+                f"malformed file: {'a repeated' if tag in extras else 'an unexpected'} "
+                f"{tag.name} section after the sections {model.name} writes"
+            )
+        if tag == SectionTag.ICC and not _is_icc(data):
+            raise BitstreamError("malformed file: the ICC section does not hold an ICC profile")
+        extras[tag] = data
+    return extras
+
+
+
+def _is_icc(data: bytes) -> bool:
+    """An ICC profile: its header's size field matches and it bears the ``acsp`` signature."""
+    return (
+        128 <= len(data) <= ICC_MAX_BYTES
+        and data[36:40] == b"acsp"
+        and int.from_bytes(data[:4], "big") == len(data)
+    )
 
 
 def reconstruct(image: ImageLike, model: CompressionModel) -> torch.Tensor:

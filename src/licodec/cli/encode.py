@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-bpp", type=float, help="highest shipped quality within these bits per pixel"
     )
     parser.add_argument("--weights", type=Path, help=".safetensors weights for the model")
+    parser.add_argument("--frame", type=int, help="frame to code of a multi-frame input")
+    parser.add_argument("--strip", action="store_true", help="drop the ICC profile")
     parser.add_argument(
         "--max-pixels",
         type=int,
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         _check_output(output, args.force)
         source = _source(args.input)
         start = time.perf_counter()
-        data = codec.encode(source, model, args.max_pixels)
+        data = codec.encode(source, model, args.max_pixels, args.frame, args.strip)
     else:  # several encodes; the time includes loading each model
         if args.weights is not None:
             raise ModelError("--max-bytes and --max-bpp pick a shipped quality: drop --weights")

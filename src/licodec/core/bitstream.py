@@ -73,6 +73,7 @@ class SectionTag(enum.IntEnum):
     LABELS = 5  # a losslessly coded label map
     MASK = 6  # a keep-mask of latent positions
     SEED = 7  # a noise seed
+    ICC = 8  # the input picture's ICC profile, carried to the decoded picture
 
 
 ENTROPY_CODED = frozenset({SectionTag.HYPER, SectionTag.LATENT, SectionTag.COSET})

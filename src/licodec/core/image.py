@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,35 +46,53 @@ _CONVERT_TO_RGB = {"P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
 
-def load_image(
-    image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> tuple[np.ndarray, ColourMode]:
-    """Return ``(pixels, colour)`` with ``pixels`` an H×W×3 uint8 array.
+@dataclass(frozen=True)
+class LoadedImage:
+    """An input picture as licodec codes it: H×W×3 uint8 ``pixels``, the ``mode`` it is
+    returned in, and its ICC profile (``None`` if it has none)."""
 
-    ``image`` is a PIL image, an array, a path, the bytes of an image file or a binary file
-    object.
+    pixels: np.ndarray
+    mode: ColourMode
+    icc: bytes | None = None
+
+
+def read_picture(
+    image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = None
+) -> LoadedImage:
+    """Load ``image`` — a PIL image, an array, a path, the bytes of an image file or a binary
+    file object — with the rules of the module docstring; ``frame`` picks one frame of a
+    multi-frame file.
 
     Raises:
-        ImageInputError: unreadable file, empty, multi-frame or too large image, non-opaque
-            alpha, 16-bit or float data.
+        ImageInputError: unreadable file, empty, multi-frame (without ``frame``) or too large
+            image, non-opaque alpha, 16-bit or float data.
     """
     if isinstance(image, np.ndarray):
         pixels, mode = _from_array(image)
         check_pixels(*pixels.shape[:2], max_pixels)
-        return pixels, mode
+        return LoadedImage(pixels, mode)
     if isinstance(image, str | os.PathLike):
-        image = open_image(Path(image), max_pixels)
+        image = open_image(Path(image), max_pixels, frame)
     elif isinstance(image, bytes | bytearray | memoryview):
-        image = open_image_bytes(bytes(image), max_pixels)
+        image = open_image_bytes(bytes(image), max_pixels, frame)
     elif hasattr(image, "read"):
-        image = _decode(image, "the image data", max_pixels)
+        image = _decode(image, "the image data", max_pixels, frame)
     if not isinstance(image, Image.Image):
         raise ImageInputError(
             f"expected a PIL image, a numpy array, a path, bytes or a file object, got "
             f"{type(image).__name__}"
         )
     check_pixels(image.height, image.width, max_pixels)
-    return _from_pil(image)
+    pixels, mode = _from_pil(image)
+    return LoadedImage(pixels, mode, image.info.get("icc_profile") or None)
+
+
+def load_image(
+    image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, ColourMode]:
+    """``(pixels, mode)`` of :func:`read_picture`."""
+    loaded = read_picture(image, max_pixels)
+    return loaded.pixels, loaded.mode
 
 
 def check_pixels(height: int, width: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
@@ -90,7 +109,9 @@ def check_pixels(height: int, width: int, max_pixels: int = DEFAULT_MAX_PIXELS) 
         )
 
 
-def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def open_image(
+    path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = None
+) -> Image.Image:
     """Read and decode the image file at ``path`` (any format Pillow reads).
 
     Raises:
@@ -99,17 +120,19 @@ def open_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     if not path.is_file():
         raise ImageInputError(f"no such image file: {path}")
     with open(path, "rb") as handle:
-        return _decode(handle, str(path), max_pixels)
+        return _decode(handle, str(path), max_pixels, frame)
 
 
-def open_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def open_image_bytes(
+    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = None
+) -> Image.Image:
     """Decode the bytes of an image file (see :func:`open_image`)."""
     if not data:
         raise ImageInputError("empty input: no image data")
-    return _decode(io.BytesIO(data), "the image data", max_pixels)
+    return _decode(io.BytesIO(data), "the image data", max_pixels, frame)
 
 
-def _decode(handle: BinaryIO, name: str, max_pixels: int) -> Image.Image:
+def _decode(handle: BinaryIO, name: str, max_pixels: int, frame: int | None) -> Image.Image:
     """Pillow's decode of ``handle`` with the checks of the module docstring, the size
     checked from the header before any pixel is decoded."""
     pillow_limit = Image.MAX_IMAGE_PIXELS
@@ -120,18 +143,28 @@ def _decode(handle: BinaryIO, name: str, max_pixels: int) -> Image.Image:
             image = Image.open(handle)
             Image.MAX_IMAGE_PIXELS = pillow_limit
             check_pixels(image.height, image.width, max_pixels)
-            if getattr(image, "n_frames", 1) > 1:
+            frames = getattr(image, "n_frames", 1)
+            if frame is None and frames > 1:
                 raise ImageInputError(
-                    f"{name} holds {image.n_frames} frames (an animation or multi-page file): "
-                    "licodec codes one picture; extract the frame you want first"
+                    f"{name} holds {frames} frames (an animation or multi-page file): "
+                    f"licodec codes one picture; pick one with --frame N (0..{frames - 1})"
                 )
+            if frame is not None:
+                if not 0 <= frame < frames:
+                    raise ImageInputError(f"{name} has no frame {frame} (frames 0..{frames - 1})")
+                image.seek(frame)
+                check_pixels(image.height, image.width, max_pixels)
             if any(";16" in str(tile[3]) for tile in getattr(image, "tile", [])):
                 raise ImageInputError(
                     f"{name} has 16 bits per channel: licodec codes 8-bit pictures; "
                     "convert it to 8 bits per channel first"
                 )
             image.load()
-            return ImageOps.exif_transpose(image)
+            icc = image.info.get("icc_profile")
+            upright = ImageOps.exif_transpose(image)
+            if icc:
+                upright.info["icc_profile"] = icc
+            return upright
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageInputError(f"{name} is too large to decode safely: {err}") from err
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
