@@ -46,6 +46,17 @@ def masked_rows(mask: Tensor | None, channels: int) -> Tensor | None:
     return mask.bool().expand(-1, channels, -1, -1)
 
 
+def masked_output(
+    y_hat: Tensor, likelihood: Tensor, keep: Tensor | None, name: str = "y"
+) -> LatentOutput:
+    """The output of a forward pass with the positions outside ``keep`` (``B×C×H×W`` bool,
+    or ``None``: all kept) zeroed in ``ŷ`` and given likelihood 1 (no rate)."""
+    if keep is not None:
+        likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
+        y_hat = y_hat * keep
+    return LatentOutput(y_hat, {name: likelihood})
+
+
 @dataclass
 class LatentOutput:
     """``ŷ`` and the likelihoods of the coded elements."""

@@ -56,7 +56,12 @@ from torch import Tensor, nn
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.units import is_fixed_point
 from licodec.components.fixedpoint import IntegerNetwork
-from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, masked_rows
+from licodec.components.latent.base import (
+    ConditionalLatentCodec,
+    LatentOutput,
+    masked_output,
+    masked_rows,
+)
 from licodec.components.latent.fronts import Front, build_fronts
 from licodec.components.latent.heads import EntropyHead
 from licodec.components.layers import MaskedConv2d, conv
@@ -183,10 +188,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
             params = self.entropy_parameters(torch.cat([side, context], dim=1))
             y_hat = self.head.relax_value(y, params)
             likelihood = self.head.likelihood(noisy, params)
-        if keep is not None:
-            likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
-            y_hat = y_hat * keep
-        return LatentOutput(y_hat, {"y": likelihood})
+        return masked_output(y_hat, likelihood, keep)
 
     def compress(
         self, y: Tensor, side: Tensor, mask: Tensor | None = None

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from licodec.components.entropy import FactorizedPrior
 from licodec.components.entropy.coder import Decoder, Encoder
-from licodec.components.latent.base import LatentCodec, LatentOutput, masked_rows
+from licodec.components.latent.base import LatentCodec, LatentOutput, masked_output, masked_rows
 from licodec.components.quant import Quantizer, ScalarQuantizer
 from licodec.core.bitstream import SectionTag
 
@@ -45,10 +45,7 @@ class FactorizedLatentCodec(LatentCodec):
         keep = masked_rows(mask, self.channels)
         likelihood = self.prior.likelihood(self.quantizer.relax_rate(y))
         y_hat = self.quantizer.relax_value(y)
-        if keep is not None:
-            likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
-            y_hat = y_hat * keep
-        return LatentOutput(y_hat, {self.name: likelihood})
+        return masked_output(y_hat, likelihood, keep, self.name)
 
     def compress(self, y: Tensor, mask: Tensor | None = None) -> tuple[list[bytes], Tensor]:
         keep = masked_rows(mask, self.channels)

@@ -11,11 +11,15 @@ Integer path: the side is 32-bit fixed point in the head's units
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from licodec.components.entropy.coder import Decoder, Encoder
-from licodec.components.latent.base import ConditionalLatentCodec, LatentOutput, masked_rows
+from licodec.components.latent.base import (
+    ConditionalLatentCodec,
+    LatentOutput,
+    masked_output,
+    masked_rows,
+)
 from licodec.components.latent.heads import EntropyHead
 from licodec.components.legacy import rename_prefix
 
@@ -41,11 +45,7 @@ class ParametricLatentCodec(ConditionalLatentCodec):
         rate_value = self.head.quantizer.relax_rate(y, offset)
         likelihood = self.head.likelihood(rate_value, side)
         y_hat = self.head.relax_value(y, side)
-        keep = masked_rows(mask, y.shape[1])
-        if keep is not None:
-            likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
-            y_hat = y_hat * keep
-        return LatentOutput(y_hat, {"y": likelihood})
+        return masked_output(y_hat, likelihood, masked_rows(mask, y.shape[1]))
 
     def compress(
         self, y: Tensor, side: Tensor, mask: Tensor | None = None
