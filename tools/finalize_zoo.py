@@ -3,9 +3,11 @@
 For each ``RUN_PATTERN.format(q=Q)/checkpoint.pt``: export fp16 weights into
 ``src/licodec/weights``, calibrate their fixed-point path on 200 training crops,
 evaluate every quality on Kodak from real files into
-``results/kodak/licodec-mbt2018-mean.json`` and write ``src/licodec/weights/manifest.json``
-(each file's training record plus its Kodak means).
-Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--init-from TEXT] [QUALITY ...],
+``results/kodak/licodec-{MODEL}.json`` and write the model's entries of
+``src/licodec/weights/manifest.json`` (each file's training record plus its Kodak means;
+other models' entries are kept).
+Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--model M] [--init-from TEXT]
+[QUALITY ...],
 e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the manifest.
 ``--init-from`` (``{q}`` is the quality) replaces the start point each run recorded, which
 is only a path: "src/licodec/weights/mbt2018-mean-q{q}.safetensors at commit abc1234" for a
@@ -25,7 +27,6 @@ from licodec.app.calibration import calibrate_weights
 from licodec.app.weights import manifest_path
 from licodec.core.files import list_images
 
-MODEL = "mbt2018-mean"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -36,9 +37,10 @@ def main(
     note: str,
     qualities: list[int],
     init_from: str | None = None,
+    model: str = zoo.DEFAULT_MODEL,
 ) -> None:
     for quality in qualities:
-        weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(MODEL, quality)
+        weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
         export_checkpoint(
             Path(runs.format(q=quality)) / "checkpoint.pt",
             weights,
@@ -46,13 +48,13 @@ def main(
         )
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
-    result = evaluate.evaluate(MODEL, qualities, list_images(kodak))
-    out = ROOT / "results" / "kodak" / f"licodec-{MODEL}.json"
+    result = evaluate.evaluate(model, qualities, list_images(kodak))
+    out = ROOT / "results" / "kodak" / f"licodec-{model}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     entries = {}
     for index, quality in enumerate(result["meta"]["qualities"]):
         record = json.loads(
-            manifest_path(zoo.PACKAGE_WEIGHTS / zoo.weights_filename(MODEL, quality)).read_text()
+            manifest_path(zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)).read_text()
         )
         record["kodak"] = {
             "bpp": result["results"]["bpp"][index],
@@ -60,12 +62,13 @@ def main(
             "ms_ssim_rgb": result["results"]["ms-ssim-rgb"][index],
             "images": result["meta"]["num_images"],
         }
-        record["file"] = zoo.weights_filename(MODEL, quality)
+        record["file"] = zoo.weights_filename(model, quality)
         record["training_history"] = note
         entries[str(quality)] = record
-    (zoo.PACKAGE_WEIGHTS / "manifest.json").write_text(
-        json.dumps({MODEL: entries}, indent=2, sort_keys=True) + "\n"
-    )
+    manifest = zoo.PACKAGE_WEIGHTS / "manifest.json"
+    everything = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    everything[model] = entries
+    manifest.write_text(json.dumps(everything, indent=2, sort_keys=True) + "\n")
     print(json.dumps(result["results"]))
 
 
@@ -77,6 +80,7 @@ if __name__ == "__main__":
     parser.add_argument("note", help="training history stored in the manifest")
     parser.add_argument("qualities", type=int, nargs="*", default=[1, 2, 4, 6])
     parser.add_argument("--init-from", help="what the runs began from; {q} is the quality")
+    parser.add_argument("--model", default=zoo.DEFAULT_MODEL, help="registered model name")
     args = parser.parse_intermixed_args()
     main(
         args.runs,
@@ -85,4 +89,5 @@ if __name__ == "__main__":
         args.note,
         args.qualities,
         args.init_from,
+        args.model,
     )
