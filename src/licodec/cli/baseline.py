@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from licodec.app import baselines
-from licodec.core.files import default_images_dir, list_images, write_json
+from licodec.cli.options import add_images_option, images_of
+from licodec.core.files import write_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,11 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and write mean bpp / PSNR / MS-SSIM per quality in CompressAI's JSON layout.",
     )
     parser.add_argument("codec", help=f"one of: {names} (aliases: hevc, vvc, jxl, j2k, bpg)")
-    parser.add_argument(
-        "--images",
-        type=Path,
-        help="folder of images (default: $LICODEC_KODAK, else ../shared/data/kodak)",
-    )
+    add_images_option(parser)
     parser.add_argument(
         "--qualities",
         type=float,
@@ -50,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep, print a summary to stderr and the JSON to ``-o`` or stdout."""
     try:
         codec = baselines.get_codec(args.codec)
-        images = list_images(args.images or default_images_dir())
+        images = images_of(args)
         result = baselines.run_baseline(
             codec, images, args.qualities, progress=not args.no_progress
         )

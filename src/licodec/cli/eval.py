@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from licodec.app import evaluate, zoo
-from licodec.core.files import default_images_dir, list_images, write_json
+from licodec.cli.options import add_images_option, images_of
+from licodec.core.files import write_json
 from licodec.errors import ModelError
 
 
@@ -16,11 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a model on an image folder")
     parser.add_argument("model", nargs="?", default=zoo.DEFAULT_MODEL)
     parser.add_argument("--qualities", type=int, nargs="+", help="default: every shipped one")
-    parser.add_argument(
-        "--images",
-        type=Path,
-        help="image folder (default: $LICODEC_KODAK, else ../shared/data/kodak)",
-    )
+    add_images_option(parser)
     parser.add_argument("--weights-dir", type=Path, help="folder of {model}-q{q}.safetensors")
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here")
     parser.set_defaults(func=run)
@@ -32,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if not qualities:
         raise ModelError(f"no shipped weights for {args.model}: pass --qualities")
     result = evaluate.evaluate(
-        args.model, qualities, list_images(args.images or default_images_dir()), args.weights_dir
+        args.model, qualities, images_of(args), args.weights_dir
     )
     text = json.dumps(result, indent=2)
     if args.output:

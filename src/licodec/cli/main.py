@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "demo",
     "train",
     "calibrate",
+    "allocate",
 )
 
 
