@@ -31,6 +31,7 @@ from torch.optim.lr_scheduler import MultiStepLR
 
 from licodec.app.training.config import TrainConfig
 from licodec.components.quant import Quantizer
+from licodec.core.metrics import ms_ssim
 from licodec.errors import ModelError
 from licodec.models import CompressionModel
 from licodec.models.registry import MS_SSIM_LAMBDAS, MSE_LAMBDAS
@@ -147,7 +148,8 @@ def rate_distortion(
     """Loss terms of one batch in float32: ``loss``, ``bpp``, ``mse`` and ``psnr``.
 
     ``R`` is ``Σ −log2 p`` over every likelihood, per pixel; ``D`` is ``255²·MSE`` (MSE on
-    [0, 1] pixels) or ``1 − MS-SSIM``.
+    [0, 1] pixels) or ``1 − MS-SSIM`` (:func:`licodec.core.metrics.ms_ssim`, mean over the
+    batch); the logged PSNR is that of the batch's pooled MSE.
     """
     n, _, height, width = x.shape
     bits = sum(-torch.log2(lik.float()).sum() for lik in output["likelihoods"].values())
@@ -157,10 +159,8 @@ def rate_distortion(
     if metric == "mse":
         distortion = 255**2 * mse
     else:
-        from pytorch_msssim import ms_ssim
-
-        distortion = 1 - ms_ssim(x_hat, x, data_range=1.0)
-    psnr = -10 * torch.log10(mse.detach().clamp_min(1e-10))
+        distortion = 1 - ms_ssim(x_hat, x)
+    psnr = -10 * torch.log10(mse.detach().clamp_min(1e-10))  # of the batch's pooled MSE
     return {"loss": bpp + lmbda * distortion, "bpp": bpp, "mse": mse, "psnr": psnr}
 
 
