@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from licodec.components.bands import run_in_bands
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.latent import LatentCodec
 from licodec.components.threads import single_threaded
@@ -45,6 +48,16 @@ class CompressionModel(nn.Module):
     input_format: CodedFormat = CodedFormat.RGB444
     model_flag_bits: int = 0
     side_inputs: frozenset[str] = frozenset()
+    band_pixels: int | None = 4_000_000
+    """Outside training, pictures of more pixels run ``g_a`` and ``g_s`` over bands of rows
+    (:mod:`licodec.components.bands`) so memory follows the band (``[D]``: about 1 GB of
+    activations per band for the shipped models); ``None`` for transforms with a global
+    receptive field (e.g. non-local attention), which cannot be banded."""
+    analysis_halo: int = 128
+    """Input rows of context around each band of ``g_a``: at least its receptive field
+    (measured: 30 px for the GDN transforms, 117 px for ``cheng2020-attn``)."""
+    synthesis_halo: int = 16
+    """Latent rows of context around each band of ``g_s`` (measured: 1 and 11 rows)."""
 
     def __init__(
         self,
@@ -104,16 +117,36 @@ class CompressionModel(nn.Module):
         return {"x_hat": self.synthesize(out.y_hat), "likelihoods": out.likelihoods}
 
     def analyze(self, x: Tensor) -> Tensor:
-        """``y = g_a(x)``: ``N×3×H×W → N×C×H/stride×W/stride`` (see :func:`_nhwc`)."""
-        return _nhwc(self.g_a, x)
+        """``y = g_a(x)``: ``N×3×H×W → N×C×H/stride×W/stride`` (see :func:`_nhwc`), in bands
+        of rows for large pictures (see :attr:`band_pixels`)."""
+        run = partial(_nhwc, self.g_a)
+        rows = self._band_rows(x)
+        if rows is None:
+            return run(x)
+        return run_in_bands(run, x, Fraction(1, self.stride), rows, self.analysis_halo, self.stride)
 
     def synthesize(self, y_hat: Tensor) -> Tensor:
         """``x̂ = g_s(ŷ)``: ``N×C×h×w → N×3×h·stride×w·stride`` (see :func:`_nhwc`).
 
         The forward pass, :meth:`compress` and :meth:`decompress` all synthesize through
-        here, so a decoded image equals the encoder's and the eval-mode forward's bit for bit.
+        here, so a decoded image equals the encoder's and the eval-mode forward's bit for bit
+        (large pictures in the same bands of rows, see :attr:`band_pixels`).
         """
-        return _nhwc(self.g_s, y_hat)
+        run = partial(_nhwc, self.g_s)
+        rows = self._band_rows(y_hat, self.stride)
+        if rows is None:
+            return run(y_hat)
+        return run_in_bands(run, y_hat, Fraction(self.stride), rows, self.synthesis_halo)
+
+    def _band_rows(self, x: Tensor, scale: int = 1) -> int | None:
+        """Rows per band of ``x`` (whose rows are ``scale`` picture rows each), or ``None``
+        to run the transform whole (training, small pictures, unbandable models)."""
+        width = x.shape[-1] * scale
+        if self.training or self.band_pixels is None:
+            return None
+        if x.shape[-2] * scale * width <= self.band_pixels:
+            return None
+        return max(1, self.band_pixels // width // scale)
 
     def picture(self, picture: Picture | Tensor) -> Picture:
         """``picture`` as a :class:`Picture` of this model's ``input_format`` (a tensor is an
