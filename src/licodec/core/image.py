@@ -258,7 +258,8 @@ def to_tensor(pixels: np.ndarray) -> torch.Tensor:
 
 def to_pixels(x: torch.Tensor) -> np.ndarray:
     """1×3×H×W float in [0, 1] → H×W×3 uint8, rounding half to even after clamping."""
-    x = x.detach().clamp(0.0, 1.0).mul(255.0).round()
+    x = x.detach().clamp(0.0, 1.0)  # one float copy; the rest in place
+    x.mul_(255.0).round_()
     return x[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
 

@@ -192,7 +192,7 @@ class CompressionModel(nn.Module):
         )
         if not reconstruct:
             return Coded(sections)
-        x_hat = crop(self.synthesize(y_hat), height, width).clamp(0, 1)
+        x_hat = crop(self.synthesize(y_hat), height, width).clamp_(0, 1)
         return Coded(sections, reconstruction=Picture.rgb(x_hat))
 
     @torch.no_grad()
@@ -203,7 +203,7 @@ class CompressionModel(nn.Module):
             coded = Coded(list(coded))
         self.check_model_flags(coded.model_flags)
         y_hat = self.decompress_latent(coded.sections, height, width)
-        return Picture.rgb(crop(self.synthesize(y_hat), height, width).clamp(0, 1))
+        return Picture.rgb(crop(self.synthesize(y_hat), height, width).clamp_(0, 1))
 
     @torch.no_grad()
     def decompress_latent(self, sections: list[bytes], height: int, width: int) -> Tensor:
