@@ -37,10 +37,11 @@ from licodec.errors import ImageInputError
 
 ImageLike = Image.Image | np.ndarray | str | os.PathLike | bytes | BinaryIO
 
-DEFAULT_MAX_PIXELS = 50_000_000
-"""Largest picture coded by default (``[D]``): encode and decode peak near 200–270 bytes per
-pixel on the CPU, so 50 MP stays near 13 GB, within a 24 GiB machine. Raise it with
-``max_pixels`` (``--max-pixels``) where memory allows."""
+DEFAULT_MAX_PIXELS = 200_000_000
+"""Largest picture coded by default (``[D]``): with the transforms run in bands of rows,
+the shipped models peak near 70 bytes per pixel plus about 1 GB (a 12000×12000 photo: 10.0
+GB to encode, 7.4 GB to decode, ``benchmarks/memory.py``), so 200 MP stays within a 24 GiB
+machine. Raise it with ``max_pixels`` (``--max-pixels``) where memory allows."""
 
 _CONVERT_TO_RGB = {"P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
@@ -104,7 +105,7 @@ def check_pixels(height: int, width: int, max_pixels: int = DEFAULT_MAX_PIXELS) 
     if height * width > max_pixels:
         raise ImageInputError(
             f"{width}×{height} is {height * width:,} pixels, above the limit of "
-            f"{max_pixels:,} (about 270 bytes of memory per pixel): raise it with "
+            f"{max_pixels:,} (about 70 bytes of memory per pixel): raise it with "
             "--max-pixels (max_pixels=) if the machine has the memory"
         )
 
