@@ -213,3 +213,10 @@ def test_frame_picks_one_frame_of_a_multi_frame_file(tmp_path: Path, capsys) -> 
     assert main(["encode", str(gif), "--quality", "1", "--frame", "2"]) == 0
     assert main(["encode", str(gif), "--quality", "1", "--frame", "3", "-f"]) == 2
     one_line_error(capsys, "has no frame 3")
+
+
+def test_devices_take_the_picture_as_png(photo: Path, capsys) -> None:
+    lic = photo.with_suffix(".lic")
+    assert main(["encode", str(photo), "--quality", "1"]) == 0
+    assert main(["decode", str(lic), "-o", os.devnull]) == 0
+    assert Path(os.devnull).is_char_device()

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from licodec.app import codec, zoo
-from licodec.core.files import STDIO, OutputPathError, read_input, write_output
+from licodec.core.files import STDIO, OutputPathError, is_stream, read_input, write_output
 from licodec.core.image import DEFAULT_MAX_PIXELS
 from licodec.errors import ImageInputError
 
@@ -43,13 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def output_format(output: str) -> str:
-    """Pillow's format name for the output's suffix (PNG for standard output).
+    """Pillow's format name for the output's suffix (PNG for standard output, pipes and
+    devices).
 
     Raises:
         ImageInputError: no suffix, or one Pillow cannot write.
         OutputPathError: the output is a directory.
     """
-    if output == STDIO:
+    if is_stream(output):
         return "PNG"
     if Path(output).is_dir():
         raise OutputPathError(f"cannot write {output}: it is a directory")

@@ -81,15 +81,12 @@ def write_output(
         sys.stdout.buffer.flush()
         return
     path = Path(path)
-    target = path.resolve() if path.is_symlink() else path
-    try:
-        mode = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None
+    mode = special_mode(path)
     if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
-        with open(target, "wb") as handle:  # a pipe or device: write through, never replace
+        with open(path, "wb") as handle:  # a pipe or device: write through, never replace
             write(handle)
         return
+    target = path.resolve() if path.is_symlink() else path
     if mode is not None and not stat.S_ISREG(mode):
         kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
         raise OutputPathError(f"cannot write {path}: it is {kind}")
@@ -98,6 +95,23 @@ def write_output(
     if not target.parent.is_dir():
         raise OutputPathError(f"cannot write {path}: folder {target.parent} does not exist")
     _write_atomic(target, write)
+
+
+def special_mode(path: Path) -> int | None:
+    """``st_mode`` of what ``path`` names (through symlinks), or ``None`` if nothing."""
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+
+
+def is_stream(path: str | os.PathLike) -> bool:
+    """Whether an output goes to a stream (``-``, a pipe or a character device) rather than a
+    file, so it has no name that could tell its format."""
+    if str(path) == STDIO:
+        return True
+    mode = special_mode(Path(path))
+    return mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode))
 
 
 def _write_atomic(target: Path, write: Callable[[BinaryIO], None]) -> None:
