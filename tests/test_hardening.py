@@ -220,3 +220,11 @@ def test_devices_take_the_picture_as_png(photo: Path, capsys) -> None:
     assert main(["encode", str(photo), "--quality", "1"]) == 0
     assert main(["decode", str(lic), "-o", os.devnull]) == 0
     assert Path(os.devnull).is_char_device()
+
+
+def test_size_budgets_take_file_objects_and_the_pixel_limit(photo: Path) -> None:
+    with open(photo, "rb") as handle:
+        data = licodec.compress(handle, max_bytes=10_000)
+    assert data == licodec.compress(photo, max_bytes=10_000)
+    with pytest.raises(ImageInputError, match="above the limit of 100"):
+        licodec.compress(photo, max_bytes=10_000, max_pixels=100)

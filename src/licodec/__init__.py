@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from licodec.core.image import DEFAULT_MAX_PIXELS, ImageLike, load_image
+from licodec.core.image import DEFAULT_MAX_PIXELS, ImageLike
 from licodec.errors import (
     BitstreamError,
     BudgetError,
@@ -64,8 +64,8 @@ def compress(
     if max_bytes is not None:
         if quality is not None or weights is not None or isinstance(model, CompressionModel):
             raise ModelError("max_bytes picks a shipped quality: pass no quality or weights")
-        image = load_image(image, max_pixels)[0]
-        return ratecontrol.encode_within(image, max_bytes, model or zoo.DEFAULT_MODEL)[0]
+        model = model or zoo.DEFAULT_MODEL
+        return ratecontrol.encode_within(image, max_bytes, model, max_pixels=max_pixels)[0]
     if not isinstance(model, CompressionModel):
         model = zoo.load_model(model or zoo.DEFAULT_MODEL, quality, weights)
     return codec.encode(image, model, max_pixels)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from licodec.app import codec, zoo
-from licodec.core.image import ImageLike, open_image
+from licodec.core.image import DEFAULT_MAX_PIXELS, ImageLike, open_image, open_image_bytes
 from licodec.errors import BudgetError, ModelError
 from licodec.models import CompressionModel
 
@@ -40,6 +40,7 @@ def encode_within(
     model: str = zoo.DEFAULT_MODEL,
     qualities: Sequence[int] | None = None,
     load: ModelLoader = zoo.load_model,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> tuple[bytes, int]:
     """``(file bytes, quality)`` of the highest quality whose file has at most ``max_bytes``.
 
@@ -49,6 +50,7 @@ def encode_within(
         model: zoo model name.
         qualities: candidates (default: the qualities whose weights ship).
         load: ``load(model, quality)`` → the model in eval mode (default: the zoo's).
+        max_pixels: larger pictures are refused before they are decoded.
 
     Raises:
         ModelError: no candidate quality.
@@ -61,13 +63,17 @@ def encode_within(
     if not candidates:
         raise ModelError(f"no qualities of {model!r} to choose from: none ship with weights")
     if isinstance(image, str | os.PathLike):
-        image = open_image(Path(image))  # decode the file once, not once per candidate
+        image = open_image(Path(image), max_pixels)  # decode once, not once per candidate
+    elif isinstance(image, bytes | bytearray | memoryview):
+        image = open_image_bytes(bytes(image), max_pixels)
+    elif hasattr(image, "read"):  # a file object can be read only once
+        image = open_image_bytes(image.read(), max_pixels)
     best: tuple[bytes, int] | None = None
     smallest = None
     low, high = 0, len(candidates) - 1
     while low <= high:
         middle = (low + high) // 2
-        data = codec.encode(image, load(model, candidates[middle]))
+        data = codec.encode(image, load(model, candidates[middle]), max_pixels)
         if len(data) <= max_bytes:
             best, low = (data, candidates[middle]), middle + 1
         else:

@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
         if budget is None:
             height, width = load_image(source, args.max_pixels)[0].shape[:2]
             budget = ratecontrol.bytes_for_bpp(args.max_bpp, height, width)
-        data, _ = ratecontrol.encode_within(source, budget, args.model or zoo.DEFAULT_MODEL)
+        data, _ = ratecontrol.encode_within(
+            source, budget, args.model or zoo.DEFAULT_MODEL, max_pixels=args.max_pixels
+        )
     seconds = time.perf_counter() - start
     write_output(output, lambda handle: handle.write(data), args.force)
     header = unpack(data).header
