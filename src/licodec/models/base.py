@@ -98,11 +98,6 @@ class CompressionModel(nn.Module):
                 f"use (it owns 0x{self.model_flag_bits:02x})"
             )
 
-    @property
-    def n_sections(self) -> int:
-        """Byte sections a file of this model holds."""
-        return self.latent_codec.n_sections
-
     def forward(self, x: Tensor) -> dict[str, Any]:
         """Training / estimation pass on N×3×H×W (H, W multiples of ``pad_multiple``).
 

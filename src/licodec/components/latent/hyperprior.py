@@ -98,12 +98,11 @@ class HyperpriorLatentCodec(LatentCodec):
     def decompress(
         self, sections: list[bytes], shape: tuple[int, int], mask: Tensor | None = None
     ) -> Tensor:
-        if mask is None:
-            return self.decompress_batch([sections], shape)
-        z_hat = self.z_codec.decompress(sections[: self.z_codec.n_sections], self._z_shape(shape))
+        n_z = self.z_codec.n_sections
+        z_hat = self.z_codec.decompress(sections[:n_z], self._z_shape(shape))
         side = self._synthesise(z_hat)
         with single_threaded():
-            return self.y_codec.decompress(sections[self.z_codec.n_sections], side, mask)
+            return self.y_codec.decompress(sections[n_z], side, mask)
 
     def _z_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
         return shape[0] // self.hyper_stride, shape[1] // self.hyper_stride
