@@ -18,10 +18,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from licodec.components.latent.companded_head import CompandedMeanScaleHead
 from licodec.models import available, build
 
+LVQAC = ("lattice", "companding", "lvqac")
+
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "golden"
-TINY = {"cheng2020-anchor": {"n": 8}, "cheng2020-attn": {"n": 8}, "cheng2020-ckbd": {"n": 8}}
+TINY = {
+    "cheng2020-anchor": {"n": 8},
+    "cheng2020-attn": {"n": 8},
+    "cheng2020-ckbd": {"n": 8},
+    **{f"{b}-{v}": {"n": 8, "m": 16} for b in ("mbt2018", "mbt2018-ckbd") for v in LVQAC},
+}
 DEFAULT_TINY = {"n": 8, "m": 12}
 SHAPES = ((4, 8), (8, 12))
 """Latent shapes coded per model (multiples of the hyper-latent stride, 4)."""
@@ -34,8 +42,15 @@ def latents(channels: int, shape: tuple[int, int], seed: int) -> torch.Tensor:
 
 
 def tiny_model(name: str):  # noqa: ANN201 - a CompressionModel
+    """The seeded small build; companding heads get a random last compander layer (a
+    trained-looking spread of ``A`` levels instead of the identity start)."""
     torch.manual_seed(0)
-    return build(name, 1, **TINY.get(name, DEFAULT_TINY)).eval()
+    model = build(name, 1, **TINY.get(name, DEFAULT_TINY)).eval()
+    for module in model.modules():
+        if isinstance(module, CompandedMeanScaleHead):
+            torch.nn.init.normal_(module.compander[2].weight, std=0.05)
+            torch.nn.init.constant_(module.compander[2].bias, 0.5)
+    return model
 
 
 def main(names: list[str]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from licodec.components.latent import FactorizedLatentCodec, HyperpriorLatentCodec
 from licodec.components.latent.checkerboard import CheckerboardLatentCodec
 from licodec.components.latent.context import ContextLatentCodec
-from licodec.components.latent.heads import MeanScaleHead
+from licodec.components.latent.heads import EntropyHead, MeanScaleHead
 from licodec.components.latent.serial import SerialContextLatentCodec
 from licodec.models.base import CompressionModel
 from licodec.models.mbt2018 import mean_scale_hyper_transforms
@@ -22,10 +22,13 @@ from licodec.models.transforms import gdn_analysis, gdn_synthesis
 _QUALITIES = qualities_by_channels({"n": 192, "m": 192}, {"n": 192, "m": 320}, first_large=5)
 
 
-def _joint(n: int, m: int, codec: type[ContextLatentCodec]) -> CompressionModel:
-    """GDN transforms, mean-scale hyperprior and a context codec of type ``codec``."""
+def joint_model(
+    n: int, m: int, codec: type[ContextLatentCodec], head: EntropyHead | None = None
+) -> CompressionModel:
+    """GDN transforms, mean-scale hyperprior and a context codec of type ``codec`` coding
+    with ``head`` (default: a Gaussian :class:`MeanScaleHead` with scalar rounding)."""
     h_a, h_s = mean_scale_hyper_transforms(n, m)
-    y_codec = codec(m, 2 * m, MeanScaleHead())
+    y_codec = codec(m, 2 * m, head if head is not None else MeanScaleHead())
     latent = HyperpriorLatentCodec(h_a, h_s, FactorizedLatentCodec(n, name="z"), y_codec)
     return CompressionModel(gdn_analysis(n, m), gdn_synthesis(n, m), latent)
 
@@ -37,7 +40,7 @@ def _joint(n: int, m: int, codec: type[ContextLatentCodec]) -> CompressionModel:
 )
 def joint_serial(n: int, m: int) -> CompressionModel:
     """Serial mask-A context, decoded in wavefronts ``t = 3i + j``."""
-    return _joint(n, m, SerialContextLatentCodec)
+    return joint_model(n, m, SerialContextLatentCodec)
 
 
 @register(
@@ -47,4 +50,4 @@ def joint_serial(n: int, m: int) -> CompressionModel:
 )
 def joint_checkerboard(n: int, m: int) -> CompressionModel:
     """Checkerboard context: anchors from the hyperprior, then non-anchors."""
-    return _joint(n, m, CheckerboardLatentCodec)
+    return joint_model(n, m, CheckerboardLatentCodec)

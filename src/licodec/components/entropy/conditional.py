@@ -133,16 +133,26 @@ class ScaleTableConditional(TabledEntropyModel):
         sizes = (len(self.scale_table), len(self.offsets))
         return ravel_index((level, np.asarray(offset_index)), sizes)
 
+    def grid_edges(self, grid: int, centres: Tensor) -> tuple[Tensor, Tensor]:
+        """Edges ``(lower, upper)`` of the cells of integer parts ``centres`` (float64) on grid
+        ``grid``, relative to the mean: ``q + δ_k ∓ ½`` here."""
+        offset = self.offsets[grid]
+        return centres + offset - 0.5, centres + offset + 0.5
+
+    def grid_radius(self, grid: int, scale: float) -> int:
+        """Integer parts covered by a table of ``scale`` on grid ``grid``: ``|q| <= radius``."""
+        return math.ceil(scale * self.tail) + math.ceil(abs(self.offsets[grid]))
+
     @torch.no_grad()
     def build_tables(self) -> IntegerTables:
         pmfs, starts = [], []
         for scale in self.scale_table.tolist():
-            for offset in self.offsets:
-                radius = math.ceil(scale * self.tail) + math.ceil(abs(offset))
+            for grid in range(len(self.offsets)):
+                radius = self.grid_radius(grid, scale)
                 q = torch.arange(-radius, radius + 1, dtype=torch.float64)
-                centre = q + offset if offset else q
-                upper = self.standard_cdf((centre + 0.5) / scale)
-                pmfs.append((upper - self.standard_cdf((centre - 0.5) / scale)).numpy())
+                lower, upper = self.grid_edges(grid, q)
+                mass = self.standard_cdf(upper / scale) - self.standard_cdf(lower / scale)
+                pmfs.append(mass.numpy())
                 starts.append(-radius)
         return IntegerTables.from_pmfs(pmfs, starts)
 

@@ -47,14 +47,25 @@ def masked_rows(mask: Tensor | None, channels: int) -> Tensor | None:
 
 
 def masked_output(
-    y_hat: Tensor, likelihood: Tensor, keep: Tensor | None, name: str = "y"
+    y_hat: Tensor,
+    likelihood: Tensor,
+    keep: Tensor | None,
+    name: str = "y",
+    side: dict[str, Tensor] | None = None,
 ) -> LatentOutput:
     """The output of a forward pass with the positions outside ``keep`` (``B×C×H×W`` bool,
-    or ``None``: all kept) zeroed in ``ŷ`` and given likelihood 1 (no rate)."""
+    or ``None``: all kept) zeroed in ``ŷ`` and given likelihood 1 (no rate). ``side`` holds
+    the likelihoods of side symbols (``B×G×H×W`` each, e.g. lattice coset bits), masked the
+    same way and reported under their own names."""
+    likelihoods = {name: likelihood, **(side or {})}
     if keep is not None:
-        likelihood = torch.where(keep, likelihood, torch.ones_like(likelihood))
+        position = keep[:, :1]
+        likelihoods = {
+            key: torch.where(position.expand_as(value), value, torch.ones_like(value))
+            for key, value in likelihoods.items()
+        }
         y_hat = y_hat * keep
-    return LatentOutput(y_hat, {name: likelihood})
+    return LatentOutput(y_hat, likelihoods)
 
 
 @dataclass

@@ -32,6 +32,9 @@ class CheckerboardLatentCodec(ContextLatentCodec):
     """Two-pass checkerboard context model: anchors (front 0), then non-anchors (front 1)."""
 
     mask_type = "checkerboard"
+    training_passes = 2
+    """Anchors quantized around their hyperprior-only parameters, then the non-anchors
+    around the parameters their context gives: exactly the two coding passes."""
 
     def schedule(self, height: int, width: int) -> np.ndarray:
         return (~anchor_mask(height, width)).astype(np.int64)

@@ -143,9 +143,19 @@ class ContextLatentCodec(ConditionalLatentCodec):
             self.entropy_parameters, output_bits=PARAM_BITS
         )
 
+    training_passes: int | None = None
+    """Passes of the exact training relaxation for quantizers whose points depend on the
+    grid centre (lattices, companding): each pass quantizes ``y`` around the parameters the
+    previous pass's values give. ``None``: the schedule needs too many, and the context
+    input is the noise proxy ``y + u`` instead (``[D]``)."""
+
     @property
     def calibrated(self) -> bool:
-        return self.context_int.calibrated and self.entropy_parameters_int.calibrated
+        return (
+            self.context_int.calibrated
+            and self.entropy_parameters_int.calibrated
+            and self.head.calibrated
+        )
 
     @torch.no_grad()
     def calibrate(self, ys: list[Tensor], sides: list[Tensor], side_unit: Tensor) -> None:
@@ -166,6 +176,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
             torch.cat([side_unit.cpu(), context_unit]),
             self.head.param_units(self.channels),
         )
+        self.head.calibrate([self.entropy_parameters(x) for x in inputs])
 
     def schedule(self, height: int, width: int) -> np.ndarray:
         """``H×W`` int64 front number of every position."""
@@ -179,16 +190,35 @@ class ContextLatentCodec(ConditionalLatentCodec):
         keep = masked_rows(mask, self.channels)
         if not self.training:
             y_hat, params = self._run(y, side, lambda y_f, p: self.head.round(y_f, p), mask)
-            likelihood = self.head.likelihood(y_hat, params)
+            rate_value = y_hat
         else:
-            noisy = self.head.quantizer.relax_rate(y)
+            offset_free = self.head.quantizer.offset_free_relaxation
+            context_input = self._context_input(y, side, offset_free)
             if keep is not None:
-                noisy = noisy * keep
-            context = self.training_context(noisy)
+                context_input = context_input * keep
+            context = self.training_context(context_input)
             params = self.entropy_parameters(torch.cat([side, context], dim=1))
             y_hat = self.head.relax_value(y, params)
-            likelihood = self.head.likelihood(noisy, params)
-        return masked_output(y_hat, likelihood, keep)
+            rate_value = context_input if offset_free else self.head.relax_rate(y, params)
+        likelihood = self.head.likelihood(rate_value, params)
+        extra = self.head.side_likelihoods(rate_value, params)
+        return masked_output(y_hat, likelihood, keep, side=extra)
+
+    def _context_input(self, y: Tensor, side: Tensor, offset_free: bool) -> Tensor:
+        """Training: what the one-pass context reads. The quantizer's offset-free relaxation
+        (noise) if it has one; else :attr:`training_passes` − 1 passes of the head's
+        relaxation around the parameters of the previous pass (from zeros: the first front's
+        parameters), or the noise proxy when the schedule has no pass count."""
+        if offset_free:
+            return self.head.quantizer.relax_rate(y)
+        if self.training_passes is None:
+            return y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        values = torch.zeros_like(y)
+        for _ in range(self.training_passes - 1):
+            context = self.training_context(values)
+            params = self.entropy_parameters(torch.cat([side, context], dim=1))
+            values = self.head.relax_value(y, params)
+        return values
 
     def compress(
         self, y: Tensor, side: Tensor, mask: Tensor | None = None

@@ -33,6 +33,7 @@ input.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -70,13 +71,33 @@ class EntropyHead(nn.Module):
         """The location the quantization grid is centred on (``None``: zero)."""
         return None
 
+    def quantizer_for(self, params: Tensor) -> Quantizer:
+        """The quantizer at the positions of ``params`` (the same everywhere here)."""
+        return self.quantizer
+
     def round(self, y: Tensor, params: Tensor) -> Tensor:
         """``ŷ`` from ``y``, as the codec computes it."""
-        return self.quantizer.round(y, self.offset(params))
+        return self.quantizer_for(params).round(y, self.offset(params))
+
+    def relax_rate(self, y: Tensor, params: Tensor) -> Tensor:
+        """The training stand-in whose likelihood is the rate (the hard ``ŷ`` in eval)."""
+        return self.quantizer_for(params).relax_rate(y, self.offset(params))
 
     def relax_value(self, y: Tensor, params: Tensor) -> Tensor:
         """The value passed on in training (the hard ``ŷ`` in eval mode)."""
-        return self.quantizer.relax_value(y, self.offset(params))
+        return self.quantizer_for(params).relax_value(y, self.offset(params))
+
+    def side_likelihoods(self, values: Tensor, params: Tensor) -> dict[str, Tensor]:
+        """Likelihoods of the quantizer's side symbols at ``values``, by name (none here)."""
+        return {}
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the head's own networks (if any) have their integer twins."""
+        return True
+
+    def calibrate(self, params: list[Tensor]) -> None:
+        """Build the integer twins of the head's own networks from float ``params``."""
 
     def likelihood(self, values: Tensor, params: Tensor) -> Tensor:
         """Probability of each element of ``values`` (noisy ``y`` or ``ŷ``), ``B×C×H×W``."""
@@ -134,19 +155,37 @@ class ScaleHead(EntropyHead):
 
     def likelihood(self, values: Tensor, params: Tensor) -> Tensor:
         scales, means = self.split(params)
-        cell = self.quantizer.cells(values, means)
+        cell = self.quantizer_for(params).cells(values, means)
         return self.conditional.likelihood(values, scales, means, cell)
 
+    def side_likelihoods(self, values: Tensor, params: Tensor) -> dict[str, Tensor]:
+        scales, means = self.split(params)
+        return self.quantizer_for(params).side_likelihoods(values, means, scales)
+
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
+        """Side symbols first (lattice coset bits), then the integer parts on their grids."""
         scales, frac_bits, means = coding_params(*self.split(params))
-        symbols = self.quantizer.quantize(y, means)
-        self.conditional.encode(encoder, symbols, scales, frac_bits)
-        return self.quantizer.reconstruct(symbols, means)
+        quantizer = self.quantizer_for(params)
+        symbols = quantizer.quantize(y, means)
+        side = quantizer.side_symbols(symbols)
+        if side is not None:
+            quantizer.encode_side(encoder, side, scales, frac_bits)
+        integers = quantizer.integer_parts(symbols, side)
+        grid = quantizer.grid_index(side, symbols)
+        self.conditional.encode(encoder, integers, scales, frac_bits, _numpy(grid))
+        return quantizer.reconstruct(symbols, means)
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
         scales, frac_bits, means = coding_params(*self.split(params))
-        symbols = self.conditional.decode(decoder, scales, frac_bits)
-        return self.quantizer.reconstruct(symbols, means)
+        quantizer = self.quantizer_for(params)
+        side = quantizer.decode_side(decoder, scales, frac_bits)
+        grid = quantizer.grid_index(side, scales)
+        integers = self.conditional.decode(decoder, scales, frac_bits, _numpy(grid))
+        return quantizer.reconstruct(quantizer.join(integers, side), means)
+
+
+def _numpy(index: Tensor | None) -> np.ndarray | None:
+    return None if index is None else index.detach().cpu().numpy()
 
 
 class MeanScaleHead(ScaleHead):

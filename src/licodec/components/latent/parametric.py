@@ -35,17 +35,17 @@ class ParametricLatentCodec(ConditionalLatentCodec):
 
     @property
     def calibrated(self) -> bool:
-        return True  # no networks of its own
+        return self.head.calibrated  # no networks of its own; a head may have some
 
     def side_units(self, channels: int) -> Tensor:
         return self.head.param_units(channels // self.head.params_per_channel)
 
     def forward(self, y: Tensor, side: Tensor, mask: Tensor | None = None) -> LatentOutput:
-        offset = self.head.offset(side)
-        rate_value = self.head.quantizer.relax_rate(y, offset)
+        rate_value = self.head.relax_rate(y, side)
         likelihood = self.head.likelihood(rate_value, side)
         y_hat = self.head.relax_value(y, side)
-        return masked_output(y_hat, likelihood, masked_rows(mask, y.shape[1]))
+        extra = self.head.side_likelihoods(rate_value, side)
+        return masked_output(y_hat, likelihood, masked_rows(mask, y.shape[1]), side=extra)
 
     def compress(
         self, y: Tensor, side: Tensor, mask: Tensor | None = None

@@ -16,13 +16,25 @@ quantization grid is centred on, e.g. a predicted mean; ``None`` means 0) to
   reconstruction, exactly what the codec produces;
 * :meth:`Quantizer.set_progress`: called by the training loop at every step, for annealed
   temperatures (a no-op for quantizers without one).
+
+**Coding.** Symbols may carry *side symbols* (lattice coset bits,
+:meth:`Quantizer.side_symbols`), coded first (:meth:`encode_side` / :meth:`decode_side`,
+under the scales both sides know). Given them, a conditional entropy model codes each
+symbol's integer part (:meth:`integer_parts`, inverted by :meth:`join`) with the tables of
+its grid (:meth:`grid_index`, an index into ``grid_offsets``). Side symbols report their
+likelihoods under their own names (:meth:`side_likelihoods`). Scalar rounding has one grid
+and no side symbols: its symbols are coded as they are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from licodec.components.entropy.coder import Decoder, Encoder
 
 
 @dataclass(frozen=True)
@@ -74,3 +86,45 @@ class Quantizer(nn.Module):
 
     def set_progress(self, step: int, steps: int) -> None:
         """Training progress ``step`` of ``steps`` (annealed temperatures); nothing here."""
+
+    offset_free_relaxation: bool = True
+    """Whether ``relax_rate(y)`` is meaningful without the offset (additive noise is; a
+    lattice point depends on where the grid is centred)."""
+
+    grid_offsets: tuple[float, ...] = (0.0,)
+    """Offset from the centre of each grid a symbol's integer part may lie on."""
+
+    def side_symbols(self, symbols: Tensor) -> Tensor | None:
+        """The side symbols ``symbols`` carry (coded before them), or ``None``."""
+        return None
+
+    def integer_parts(self, symbols: Tensor, side: Tensor | None) -> Tensor:
+        """What the conditional codes of each symbol, given its side symbols."""
+        return symbols
+
+    def grid_index(self, side: Tensor | None, like: Tensor) -> Tensor | None:
+        """Each element's grid (index into ``grid_offsets``) from the side symbols, for the
+        elements of ``like``; ``None`` with a single grid."""
+        return None
+
+    def join(self, integers: Tensor, side: Tensor | None) -> Tensor:
+        """Inverse of :meth:`integer_parts`."""
+        return integers
+
+    def encode_side(
+        self, encoder: Encoder, side: Tensor, scales: Tensor, frac_bits: int | None
+    ) -> None:
+        """Code side symbols under the scales both sides know."""
+        raise NotImplementedError(f"{type(self).__name__} has no side symbols")
+
+    def decode_side(
+        self, decoder: Decoder, scales: Tensor, frac_bits: int | None
+    ) -> Tensor | None:
+        """Read the side symbols back (``None`` for quantizers without any)."""
+        return None
+
+    def side_likelihoods(
+        self, values: Tensor, offset: Tensor | None, scales: Tensor
+    ) -> dict[str, Tensor]:
+        """Likelihoods of the side symbols of ``values``, by name (none here)."""
+        return {}

@@ -1,0 +1,176 @@
+"""Lattice vector quantization on ``D_n* = Z^n ∪ (Z^n + ½·1)`` over channel groups (LVQAC).
+
+The ``C`` channels at each position are split into ``G = C / n`` consecutive groups of ``n``
+(``[D]``: ``n`` is ``group``, default the whole channel vector, which matches the paper's
+reported side information of about one bit per latent position). With ``v = y − μ`` the
+centred group vector, the quantizer rounds twice and keeps the nearer point:
+
+    q₀ = round(v),   q₁ = round(v − ½) + ½,   b = [‖v − q₁‖² < ‖v − q₀‖²],   v̂ = q_b
+
+(ties go to ``Z^n``). The *symbols* are the half-units ``s = 2·v̂``: integers that share their
+parity ``b`` (the *coset bit*) within a group. For coding they split into
+
+* the coset bits ``b`` (``B×G×H×W``), coded first by
+  :class:`~licodec.components.quant.cosets.CosetModel` (side symbols named ``"coset"``);
+* the integer parts ``k = (s − b)/2``, coded by a conditional whose tables are indexed by
+  the grid offset ``δ = b/2`` (:class:`~licodec.components.entropy.ScaleTableConditional`
+  with ``offsets = (0, ½)``): ``P(k) = F((k + δ + ½)/σ) − F((k + δ − ½)/σ)``, the mass of
+  the unit interval around the reconstruction — the cell each coordinate really has once
+  the coset is known (:meth:`LatticeQuantizer.cells` is the unit cell).
+
+**Training** (``[R]`` soft relaxation, ``[D]`` details): the weights
+``w_k = softmax_k(−‖v − q̃_k‖²/τ)`` over the two candidates, with ``q̃_k`` straight-through
+roundings, give ``v_soft = w₀ q̃₀ + w₁ q̃₁``; the forward value is the hard ``v̂`` and the
+gradient that of ``v_soft`` (straight-through). ``τ`` anneals geometrically from
+``temperature[0]`` to ``temperature[1]`` over training (:meth:`set_progress`). The rate term
+sees the same value (``[D]``: the hard point, not a noise proxy), so the rate is the
+likelihood of the point the codec would code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from licodec.components.entropy.coder import Decoder, Encoder
+from licodec.components.ops import round_ste
+from licodec.components.quant.base import UNIT_CELL, Cell, Quantizer
+from licodec.components.quant.cosets import CosetModel
+
+LATTICE_OFFSETS = (0.0, 0.5)
+"""Grid offsets of the two cosets, in the order of the coset bit."""
+
+
+def _centred(y: Tensor, offset: Tensor | None) -> Tensor:
+    return y if offset is None else y - offset
+
+
+class LatticeQuantizer(Quantizer):
+    """``D_n*`` quantization of channel groups (see module docstring).
+
+    Args:
+        channels: latent channels ``C``.
+        group: channels per lattice vector ``n``; ``None``: all channels of a position.
+        temperature: ``(τ_start, τ_end)`` of the training relaxation.
+        coset_buckets: activity buckets of the coset model.
+    """
+
+    offset_free_relaxation = False
+    grid_offsets = LATTICE_OFFSETS
+
+    def __init__(
+        self,
+        channels: int,
+        group: int | None = None,
+        temperature: tuple[float, float] = (0.5, 0.02),
+        coset_buckets: int = 8,
+    ) -> None:
+        super().__init__()
+        group = group or channels
+        if group < 1 or channels % group:
+            raise ValueError(f"{channels} channels do not split into lattice groups of {group}")
+        if not 0 < temperature[1] <= temperature[0]:
+            raise ValueError(f"temperatures must satisfy 0 < end <= start, got {temperature}")
+        self.channels = channels
+        self.group = group
+        self.temperature = temperature
+        self.register_buffer("tau", torch.tensor(temperature[0]), persistent=False)
+        self.cosets = CosetModel(channels // group, coset_buckets)
+
+    def _grouped(self, x: Tensor) -> Tensor:
+        """``B×C×…`` → ``B×G×n×…``."""
+        if x.shape[1] != self.channels:
+            raise ValueError(f"lattice of {self.channels} channels given {x.shape[1]}")
+        return x.unflatten(1, (-1, self.group))
+
+    def _candidates(self, v: Tensor, ste: bool) -> tuple[Tensor, Tensor]:
+        rnd = round_ste if ste else torch.round
+        return rnd(v), rnd(v - 0.5) + 0.5
+
+    def _choose(self, v: Tensor, q0: Tensor, q1: Tensor) -> Tensor:
+        """``B×G×1×…`` bool, true where the ``Z^n + ½`` point is strictly nearer."""
+        d0 = self._grouped((v - q0).square()).sum(2, keepdim=True)
+        d1 = self._grouped((v - q1).square()).sum(2, keepdim=True)
+        return d1 < d0
+
+    def lattice_point(self, v: Tensor) -> Tensor:
+        """The nearest ``D_n*`` point of each group of the centred ``v`` (no gradient)."""
+        q0, q1 = self._candidates(v, ste=False)
+        pick = self._choose(v, q0, q1)
+        return torch.where(pick, self._grouped(q1), self._grouped(q0)).flatten(1, 2)
+
+    def quantize(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        return 2 * self.lattice_point(_centred(y, offset))
+
+    def reconstruct(self, symbols: Tensor, offset: Tensor | None = None) -> Tensor:
+        v_hat = symbols * 0.5
+        return v_hat if offset is None else v_hat + offset
+
+    def cells(self, values: Tensor, offset: Tensor | None = None) -> Cell:
+        return UNIT_CELL
+
+    def relaxed_point(self, v: Tensor) -> Tensor:
+        """Training: the hard ``D_n*`` point of ``v`` with the soft two-candidate gradient."""
+        q0, q1 = self._candidates(v, ste=True)
+        d0 = self._grouped((v - q0).square()).sum(2, keepdim=True)
+        d1 = self._grouped((v - q1).square()).sum(2, keepdim=True)
+        w1 = torch.sigmoid((d0 - d1) / self.tau)  # softmax over the two candidates
+        soft = (self._grouped(q0) + w1 * self._grouped(q1 - q0)).flatten(1, 2)
+        hard = torch.where(d1 < d0, self._grouped(q1), self._grouped(q0)).flatten(1, 2)
+        return soft + (hard - soft).detach()
+
+    def relax_rate(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        return self.relax_value(y, offset)
+
+    def relax_value(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
+        if not self.training:
+            return self.round(y, offset)
+        v_hat = self.relaxed_point(_centred(y, offset))
+        return v_hat if offset is None else v_hat + offset
+
+    def set_progress(self, step: int, steps: int) -> None:
+        start, end = self.temperature
+        fraction = min(max(step / max(steps, 1), 0.0), 1.0)
+        self.tau.fill_(math.exp(math.log(start) + fraction * (math.log(end) - math.log(start))))
+
+    # -- coding: symbols split into coset bits and integer parts ---------------------------
+
+    def coset_bits(self, symbols: Tensor) -> Tensor:
+        """``B×G×…`` int64 coset bit of each group of half-unit ``symbols``."""
+        first = self._grouped(symbols)[:, :, 0]
+        return torch.remainder(first.round().to(torch.int64), 2)
+
+    def side_symbols(self, symbols: Tensor) -> Tensor:
+        return self.coset_bits(symbols)
+
+    def integer_parts(self, symbols: Tensor, side: Tensor | None) -> Tensor:
+        """``k = (s − b)/2`` of half units ``s`` with coset bits ``b``."""
+        per_element = self.grid_index(side, symbols)
+        return torch.div(symbols.round().to(torch.int64) - per_element, 2).to(symbols.dtype)
+
+    def grid_index(self, side: Tensor | None, like: Tensor) -> Tensor:
+        if side is None:
+            raise ValueError("lattice symbols need their coset bits")
+        return side.repeat_interleave(self.group, dim=1).expand_as(like)
+
+    def join(self, integers: Tensor, side: Tensor | None) -> Tensor:
+        """Integer parts ``B×C×…`` and coset bits ``B×G×…`` → half-unit symbols."""
+        return 2 * integers + self.grid_index(side, integers).to(integers.dtype)
+
+    def encode_side(
+        self, encoder: Encoder, side: Tensor, scales: Tensor, frac_bits: int | None
+    ) -> None:
+        self.cosets.encode(encoder, side, scales, frac_bits)
+
+    def decode_side(self, decoder: Decoder, scales: Tensor, frac_bits: int | None) -> Tensor:
+        return self.cosets.decode(decoder, scales, frac_bits)
+
+    def side_likelihoods(
+        self, values: Tensor, offset: Tensor | None, scales: Tensor
+    ) -> dict[str, Tensor]:
+        """``{"coset": P(b)}`` (``B×G×…``) of the points ``values`` lie on (hard values, or
+        their straight-through training stand-ins)."""
+        half_units = torch.round(2 * _centred(values, offset).detach())
+        return {"coset": self.cosets.likelihood(self.coset_bits(half_units), scales)}
