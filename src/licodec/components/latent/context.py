@@ -201,7 +201,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
             y_hat = self.head.relax_value(y, params)
             rate_value = context_input if offset_free else self.head.relax_rate(y, params)
         likelihood = self.head.likelihood(rate_value, params)
-        extra = self.head.side_likelihoods(rate_value, params)
+        extra = self.head.side_likelihoods(y, params)
         return masked_output(y_hat, likelihood, keep, side=extra)
 
     def _context_input(self, y: Tensor, side: Tensor, offset_free: bool) -> Tensor:

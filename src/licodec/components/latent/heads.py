@@ -87,8 +87,9 @@ class EntropyHead(nn.Module):
         """The value passed on in training (the hard ``ŷ`` in eval mode)."""
         return self.quantizer_for(params).relax_value(y, self.offset(params))
 
-    def side_likelihoods(self, values: Tensor, params: Tensor) -> dict[str, Tensor]:
-        """Likelihoods of the quantizer's side symbols at ``values``, by name (none here)."""
+    def side_likelihoods(self, y: Tensor, params: Tensor) -> dict[str, Tensor]:
+        """Likelihoods of the side symbols the quantizer codes for ``y``, by name (none
+        here)."""
         return {}
 
     @property
@@ -158,9 +159,9 @@ class ScaleHead(EntropyHead):
         cell = self.quantizer_for(params).cells(values, means)
         return self.conditional.likelihood(values, scales, means, cell)
 
-    def side_likelihoods(self, values: Tensor, params: Tensor) -> dict[str, Tensor]:
+    def side_likelihoods(self, y: Tensor, params: Tensor) -> dict[str, Tensor]:
         scales, means = self.split(params)
-        return self.quantizer_for(params).side_likelihoods(values, means, scales)
+        return self.quantizer_for(params).side_likelihoods(y, means, scales)
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
         """Side symbols first (lattice coset bits), then the integer parts on their grids."""

@@ -44,7 +44,7 @@ class ParametricLatentCodec(ConditionalLatentCodec):
         rate_value = self.head.relax_rate(y, side)
         likelihood = self.head.likelihood(rate_value, side)
         y_hat = self.head.relax_value(y, side)
-        extra = self.head.side_likelihoods(rate_value, side)
+        extra = self.head.side_likelihoods(y, side)
         return masked_output(y_hat, likelihood, masked_rows(mask, y.shape[1]), side=extra)
 
     def compress(

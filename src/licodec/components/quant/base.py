@@ -124,7 +124,8 @@ class Quantizer(nn.Module):
         return None
 
     def side_likelihoods(
-        self, values: Tensor, offset: Tensor | None, scales: Tensor
+        self, y: Tensor, offset: Tensor | None, scales: Tensor
     ) -> dict[str, Tensor]:
-        """Likelihoods of the side symbols of ``values``, by name (none here)."""
+        """Likelihoods of the side symbols the codec would code for ``y`` (the hard
+        quantization, whatever the training relaxation), by name (none here)."""
         return {}

@@ -168,9 +168,8 @@ class LatticeQuantizer(Quantizer):
         return self.cosets.decode(decoder, scales, frac_bits)
 
     def side_likelihoods(
-        self, values: Tensor, offset: Tensor | None, scales: Tensor
+        self, y: Tensor, offset: Tensor | None, scales: Tensor
     ) -> dict[str, Tensor]:
-        """``{"coset": P(b)}`` (``B×G×…``) of the points ``values`` lie on (hard values, or
-        their straight-through training stand-ins)."""
-        half_units = torch.round(2 * _centred(values, offset).detach())
-        return {"coset": self.cosets.likelihood(self.coset_bits(half_units), scales)}
+        """``{"coset": P(b)}`` (``B×G×…``) of the coset bits of ``y``'s lattice points."""
+        bits = self.coset_bits(self.quantize(y.detach(), offset))
+        return {"coset": self.cosets.likelihood(bits, scales)}

@@ -1,0 +1,225 @@
+"""LVQAC side by side: every variant against its scalar twin, all fine-tuned the same way.
+
+The twins of one quality start from the same weights and fine-tune with the same data,
+steps, schedule and seed (``/work/runs/lvq/twin.sh`` in the manifest's history); this script
+only measures their exported, calibrated weights. Run from the repository root:
+
+    python benchmarks/lvqac.py --runs RUNS --images ../shared/data/kodak [--backbone B]
+
+``RUNS/{variant}-q{Q}/{model}-q{Q}.safetensors`` are the twins (``variant`` one of
+``scalar``, ``lattice``, ``companding``, ``lvqac``; ``model`` the registered name), and
+``RUNS/lattice-n{N}-q{Q}`` the lattice group sweep. Written to ``--out``
+(default ``results/kodak/lvqac``):
+
+* ``{backbone}-{variant}.json``: CompressAI layout from real files (bpp = file bytes), with
+  the coset bits' share of the bpp (``coset-bpp``, the model's estimate: the bits sit inside
+  the latent's range-coded stream, interleaved with the integer parts);
+* ``summary.json`` (also printed): BD-rate of each variant against the scalar twin (PSNR-RGB
+  and MS-SSIM in dB), the group sweep (rate change at equal PSNR against the scalar curve),
+  and encode/decode times of each variant against its scalar twin, measured in one run,
+  variants interleaved, best of ``--repeats`` per image, on ``--timing-images`` images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from licodec.app import codec, zoo
+from licodec.app.evaluate import measure_image
+from licodec.app.report import bd_rate, ms_ssim_to_db
+from licodec.app.sweep import rd_sweep
+from licodec.core.files import list_images
+from licodec.core.image import load_image, pad_to_multiple, to_tensor
+from licodec.models import CompressionModel
+
+VARIANTS = ("scalar", "lattice", "companding", "lvqac")
+
+
+def model_name(backbone: str, variant: str) -> str:
+    return backbone if variant == "scalar" else f"{backbone}-{variant}"
+
+
+def weights_path(runs: Path, backbone: str, run: str, variant: str, quality: int) -> Path:
+    return runs / f"{run}-q{quality}" / zoo.weights_filename(model_name(backbone, variant), quality)
+
+
+def coset_bpp(model: CompressionModel, pixels: np.ndarray) -> float:
+    """The coset bits' share of the rate (the model's estimate), bits per pixel."""
+    x = pad_to_multiple(to_tensor(pixels), model.pad_multiple)
+    with torch.no_grad():
+        likelihoods = model(x)["likelihoods"]
+    if "coset" not in likelihoods:
+        return 0.0
+    bits = float(-torch.log2(likelihoods["coset"].double()).sum())
+    return bits / (pixels.shape[0] * pixels.shape[1])
+
+
+def evaluate_run(
+    runs: Path, backbone: str, run: str, variant: str, qualities: list[int], images: list[Path]
+) -> dict[str, Any]:
+    """CompressAI-layout results of one twin family (one variant, several qualities)."""
+
+    def coder_at(quality: int):  # noqa: ANN202 - the sweep's measurement
+        model = zoo.load_model(None, None, weights_path(runs, backbone, run, variant, quality))
+
+        def measure(path: Path) -> dict[str, float]:
+            row = measure_image(model, path)
+            row["coset-bpp"] = coset_bpp(model, load_image(path)[0])
+            return row
+
+        return measure
+
+    order, results = rd_sweep(qualities, images, coder_at, f"{run}", progress=False)
+    return {
+        "name": f"licodec-{model_name(backbone, variant)}",
+        "description": (
+            f"{model_name(backbone, variant)}, LVQAC twin '{run}' fine-tuned from the common "
+            "scalar start; real .lic files, CPU"
+        ),
+        "meta": {"qualities": order, "num_images": len(images), "dataset": images[0].parent.name},
+        "results": results,
+    }
+
+
+def _ms_ssim_db(values: list[float]) -> list[float]:
+    return [ms_ssim_to_db(v) for v in values]
+
+
+def bd_table(curves: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """BD-rate (%) of each variant against the scalar twin, PSNR-RGB and MS-SSIM (dB)."""
+    anchor = curves["scalar"]["results"]
+    table = {}
+    for variant, curve in curves.items():
+        if variant == "scalar":
+            continue
+        test = curve["results"]
+        table[variant] = {
+            "bd_rate_psnr": bd_rate(
+                anchor["bpp"], anchor["psnr-rgb"], test["bpp"], test["psnr-rgb"]
+            ),
+            "bd_rate_ms_ssim": bd_rate(
+                anchor["bpp"],
+                _ms_ssim_db(anchor["ms-ssim-rgb"]),
+                test["bpp"],
+                _ms_ssim_db(test["ms-ssim-rgb"]),
+            ),
+            "coset_bpp": test["coset-bpp"],
+        }
+    return table
+
+
+def rate_at_equal_psnr(anchor: dict[str, list[float]], bpp: float, psnr: float) -> float:
+    """Rate change (%) of one point against the anchor curve at the point's PSNR (the
+    anchor's ``ln R`` fitted as a cubic in PSNR, as in the Bjøntegaard integral)."""
+    fit = np.polynomial.Polynomial.fit(anchor["psnr-rgb"], np.log(anchor["bpp"]), 3)
+    return float((bpp / np.exp(fit(psnr)) - 1) * 100)
+
+
+def timing(
+    runs: Path, backbone: str, variants: list[str], quality: int, images: list[Path], repeats: int
+) -> dict[str, dict[str, float]]:
+    """Encode/decode seconds of each variant on ``images`` (sum of per-image best of
+    ``repeats``), variants interleaved so machine noise hits them alike."""
+    models = {
+        v: zoo.load_model(None, None, weights_path(runs, backbone, v, v, quality)) for v in variants
+    }
+    pictures = [load_image(path)[0] for path in images]
+    best = {
+        v: {"encode_s": [np.inf] * len(images), "decode_s": [np.inf] * len(images)}
+        for v in variants
+    }
+    for _ in range(repeats):
+        for i, pixels in enumerate(pictures):
+            for variant, model in models.items():
+                start = time.perf_counter()
+                data = codec.encode(pixels, model)
+                middle = time.perf_counter()
+                codec.decode_pixels(codec.read(data), model)
+                end = time.perf_counter()
+                row = best[variant]
+                row["encode_s"][i] = min(row["encode_s"][i], middle - start)
+                row["decode_s"][i] = min(row["decode_s"][i], end - middle)
+    totals = {v: {k: float(sum(t)) for k, t in row.items()} for v, row in best.items()}
+    for row in totals.values():
+        row["encode_vs_scalar"] = row["encode_s"] / totals["scalar"]["encode_s"]
+        row["decode_vs_scalar"] = row["decode_s"] / totals["scalar"]["decode_s"]
+    return totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--backbone", default="mbt2018-ckbd")
+    parser.add_argument("--qualities", type=int, nargs="+", default=[1, 2, 4, 6])
+    parser.add_argument("--sweep-quality", type=int, default=2)
+    parser.add_argument("--groups", type=int, nargs="+", default=[4, 16, 96])
+    parser.add_argument("--timing-images", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("results/kodak/lvqac"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    images = list_images(args.images)
+    args.out.mkdir(parents=True, exist_ok=True)
+    curves = {}
+    for variant in VARIANTS:
+        present = [
+            q
+            for q in args.qualities
+            if weights_path(args.runs, args.backbone, variant, variant, q).is_file()
+        ]
+        if not present:
+            continue
+        curve = evaluate_run(args.runs, args.backbone, variant, variant, present, images)
+        curves[variant] = curve
+        path = args.out / f"{args.backbone}-{variant}.json"
+        path.write_text(json.dumps(curve, indent=2) + "\n")
+    summary: dict[str, Any] = {
+        "backbone": args.backbone,
+        "qualities": args.qualities,
+        "threads": 1,
+        "bd_rate_vs_scalar": bd_table(curves),
+    }
+    sweep = {}
+    for group in args.groups:
+        run = f"lattice-n{group}"
+        q = args.sweep_quality
+        if not weights_path(args.runs, args.backbone, run, "lattice", q).is_file():
+            continue
+        point = evaluate_run(args.runs, args.backbone, run, "lattice", [q], images)["results"]
+        sweep[group] = {k: v[0] for k, v in point.items() if k in ("bpp", "psnr-rgb", "coset-bpp")}
+    lattice = curves.get("lattice")
+    if lattice is not None and args.sweep_quality in lattice["meta"]["qualities"]:
+        index = lattice["meta"]["qualities"].index(args.sweep_quality)
+        sweep[8] = {k: lattice["results"][k][index] for k in ("bpp", "psnr-rgb", "coset-bpp")}
+    for row in sweep.values():
+        row["rate_vs_scalar_at_equal_psnr"] = rate_at_equal_psnr(
+            curves["scalar"]["results"], row["bpp"], row["psnr-rgb"]
+        )
+    summary["group_sweep"] = {"quality": args.sweep_quality, "groups": dict(sorted(sweep.items()))}
+    summary["timing"] = {
+        "quality": args.sweep_quality,
+        "images": [p.name for p in images[: args.timing_images]],
+        "repeats": args.repeats,
+        "variants": timing(
+            args.runs,
+            args.backbone,
+            list(curves),
+            args.sweep_quality,
+            images[: args.timing_images],
+            args.repeats,
+        ),
+    }
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
