@@ -36,7 +36,13 @@ from licodec.app import codec
 from licodec.errors import LicodecError
 from licodec.models import CompressionModel, build
 
-FAMILIES = ("bmshj2018-factorized", "mbt2018-mean", "mbt2018-ckbd", "cheng2020-anchor")
+FAMILIES = (
+    "bmshj2018-factorized",
+    "mbt2018-mean",
+    "mbt2018-ckbd",
+    "mbt2018-ckbd-lvqac",
+    "cheng2020-anchor",
+)
 _SMALL = {"cheng2020-anchor": {"n": 16}}
 
 
@@ -48,6 +54,10 @@ def family_file(name: str) -> tuple[CompressionModel, bytes]:
     with torch.no_grad():
         last.weight.mul_(30)
         last.bias.mul_(30)
+        for module in model.modules():  # companding heads: a spread of A levels
+            if hasattr(module, "compander"):
+                nn.init.normal_(module.compander[2].weight, std=0.5)
+                nn.init.constant_(module.compander[2].bias, 0.0)
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
     return model, codec.encode(pixels, model)

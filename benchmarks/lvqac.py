@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from licodec.app import codec, zoo
+from licodec.app.calibration import calibration_crops
 from licodec.app.evaluate import measure_image
 from licodec.app.report import bd_rate, ms_ssim_to_db
 from licodec.app.sweep import rd_sweep
@@ -122,6 +124,57 @@ def rate_at_equal_psnr(anchor: dict[str, list[float]], bpp: float, psnr: float) 
     return float((bpp / np.exp(fit(psnr)) - 1) * 100)
 
 
+def coset_models(weights: Path, data: Path, crops: int) -> dict[str, float]:
+    """Coset-bit cost (bits per pixel) on training crops under the trained bucketed model,
+    against the oracle static probability per group (the best any one probability per group
+    could do on these crops), the oracle per bucket, and one raw bit per group: what the
+    activity buckets are worth (the ``[D]`` of :mod:`licodec.components.quant.cosets`)."""
+    model = zoo.load_model(None, None, weights)
+    cosets = model.latent_codec.y_codec.head.quantizer.cosets
+    seen: list[tuple[Tensor, Tensor]] = []
+    likelihood = cosets.likelihood
+
+    def recording(bits: Tensor, scales: Tensor) -> Tensor:
+        seen.append((bits.flatten(), cosets.rows(scales).flatten()))
+        return likelihood(bits, scales)
+
+    cosets.likelihood = recording
+    pixels = 0
+    try:
+        with torch.no_grad():
+            for x in calibration_crops(data, crops, 256, seed=7):
+                model(x)
+                pixels += x.shape[2] * x.shape[3]
+    finally:
+        del cosets.likelihood
+    bits = torch.cat([b for b, _ in seen]).double()
+    rows = torch.cat([r for _, r in seen])
+    p1 = torch.sigmoid(cosets.logits.detach().double()).flatten()[rows]
+    trained = float(-torch.log2(torch.where(bits > 0, p1, 1 - p1)).sum())
+
+    def oracle(keys: Tensor) -> float:
+        total = 0.0
+        for key in keys.unique():
+            chosen = bits[keys == key]
+            p = float(chosen.mean())
+            if 0 < p < 1:
+                total += chosen.numel() * -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+        return total
+
+    return {
+        "crops": crops,
+        "coset_bits_per_group_position": float(bits.numel() / pixels * 256),
+        "fraction_on_half_coset": float(bits.mean()),
+        "bpp_trained_bucketed": trained / pixels,
+        "bpp_oracle_per_bucket": oracle(rows) / pixels,
+        "bpp_oracle_static_per_group": oracle(
+            torch.div(rows, cosets.buckets, rounding_mode="floor")
+        )
+        / pixels,
+        "bpp_raw_bits": bits.numel() / pixels,
+    }
+
+
 def timing(
     runs: Path, backbone: str, variants: list[str], quality: int, images: list[Path], repeats: int
 ) -> dict[str, dict[str, float]]:
@@ -164,6 +217,8 @@ def main() -> None:
     parser.add_argument("--timing-images", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("results/kodak/lvqac"))
+    parser.add_argument("--train", type=Path, default=Path("../shared/data/train"))
+    parser.add_argument("--coset-crops", type=int, default=40)
     args = parser.parse_args()
     torch.set_num_threads(1)
     images = list_images(args.images)
@@ -204,6 +259,9 @@ def main() -> None:
             curves["scalar"]["results"], row["bpp"], row["psnr-rgb"]
         )
     summary["group_sweep"] = {"quality": args.sweep_quality, "groups": dict(sorted(sweep.items()))}
+    lattice_q = weights_path(args.runs, args.backbone, "lattice", "lattice", args.sweep_quality)
+    if lattice_q.is_file():
+        summary["coset_model"] = coset_models(lattice_q, args.train, args.coset_crops)
     summary["timing"] = {
         "quality": args.sweep_quality,
         "images": [p.name for p in images[: args.timing_images]],

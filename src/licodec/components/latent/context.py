@@ -176,7 +176,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
             torch.cat([side_unit.cpu(), context_unit]),
             self.head.param_units(self.channels),
         )
-        self.head.calibrate([self.entropy_parameters(x) for x in inputs])
+        self.head.calibrate([self.entropy_parameters(x) for x in inputs], ys)
 
     def schedule(self, height: int, width: int) -> np.ndarray:
         """``H×W`` int64 front number of every position."""

@@ -97,8 +97,9 @@ class EntropyHead(nn.Module):
         """Whether the head's own networks (if any) have their integer twins."""
         return True
 
-    def calibrate(self, params: list[Tensor]) -> None:
-        """Build the integer twins of the head's own networks from float ``params``."""
+    def calibrate(self, params: list[Tensor], ys: list[Tensor]) -> None:
+        """Calibration on the float ``params`` of latents ``ys``: the integer twins of the
+        head's own networks, and the quantizer's side-symbol model (coset probabilities)."""
 
     def likelihood(self, values: Tensor, params: Tensor) -> Tensor:
         """Probability of each element of ``values`` (noisy ``y`` or ``ŷ``), ``B×C×H×W``."""
@@ -162,6 +163,17 @@ class ScaleHead(EntropyHead):
     def side_likelihoods(self, y: Tensor, params: Tensor) -> dict[str, Tensor]:
         scales, means = self.split(params)
         return self.quantizer_for(params).side_likelihoods(y, means, scales)
+
+    @torch.no_grad()
+    def calibrate(self, params: list[Tensor], ys: list[Tensor]) -> None:
+        statistics = []
+        for p, y in zip(params, ys, strict=True):
+            scales, means = self.split(p)
+            found = self.quantizer_for(p).side_statistics(y, means, scales)
+            if found is not None:
+                statistics.append(found)
+        if statistics:
+            self.quantizer.fit_side(statistics)
 
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
         """Side symbols first (lattice coset bits), then the integer parts on their grids."""

@@ -123,6 +123,16 @@ class Quantizer(nn.Module):
         """Read the side symbols back (``None`` for quantizers without any)."""
         return None
 
+    def side_statistics(
+        self, y: Tensor, offset: Tensor | None, scales: Tensor
+    ) -> tuple[Tensor, Tensor] | None:
+        """``(side symbols, their table rows)`` the codec would code for ``y`` (calibration
+        data of :meth:`fit_side`), or ``None`` without side symbols."""
+        return None
+
+    def fit_side(self, statistics: list[tuple[Tensor, Tensor]]) -> None:
+        """Fit the side symbols' model to calibration ``statistics`` (nothing here)."""
+
     def side_likelihoods(
         self, y: Tensor, offset: Tensor | None, scales: Tensor
     ) -> dict[str, Tensor]:

@@ -151,6 +151,11 @@ class BoundCompander(Quantizer):
     def decode_side(self, decoder: Decoder, scales: Tensor, frac_bits: int | None) -> Tensor | None:
         return self.inner.decode_side(decoder, scales, frac_bits)
 
+    def side_statistics(
+        self, y: Tensor, offset: Tensor | None, scales: Tensor
+    ) -> tuple[Tensor, Tensor] | None:
+        return self.inner.side_statistics(self._compand(y.detach(), offset), None, scales)
+
     def side_likelihoods(
         self, y: Tensor, offset: Tensor | None, scales: Tensor
     ) -> dict[str, Tensor]:
@@ -200,3 +205,6 @@ class CompandingQuantizer(Quantizer):
 
     def set_progress(self, step: int, steps: int) -> None:
         self.inner.set_progress(step, steps)
+
+    def fit_side(self, statistics: list[tuple[Tensor, Tensor]]) -> None:
+        self.inner.fit_side(statistics)

@@ -70,6 +70,25 @@ class CosetModel(TabledEntropyModel):
         return torch.where(bits.bool(), p1, 1 - p1)
 
     @torch.no_grad()
+    def fit(self, bits: Tensor, rows: Tensor) -> None:
+        """Set each row's probability to its frequency among ``bits`` (any shapes, matching
+        ``rows``), Krichevsky–Trofimov smoothed (``(n₁ + ½)/(n + 1)``); rows without samples
+        keep theirs. Then rebuild the tables.
+
+        ``[D]``: run at calibration, on the training crops the fixed-point path is calibrated
+        on. The rate term trains the logits too, but at fine-tuning learning rates (1e-4 for
+        a few thousand Adam steps) they move by a few tenths at most.
+        """
+        rows, bits = rows.flatten().cpu(), bits.flatten().cpu().double()
+        size = self.logits.numel()
+        total = torch.bincount(rows, minlength=size).double()
+        ones = torch.bincount(rows, weights=bits, minlength=size)
+        p1 = (ones + 0.5) / (total + 1.0)
+        fitted = torch.where(total > 0, torch.log(p1 / (1 - p1)), self.logits.flatten().double())
+        self.logits.copy_(fitted.view_as(self.logits).to(self.logits.dtype))
+        self.update()
+
+    @torch.no_grad()
     def build_tables(self) -> IntegerTables:
         p1 = torch.sigmoid(self.logits.detach().double()).flatten().cpu().numpy()
         pmfs = [np.array([1.0 - p, p]) for p in p1]

@@ -167,6 +167,17 @@ class LatticeQuantizer(Quantizer):
     def decode_side(self, decoder: Decoder, scales: Tensor, frac_bits: int | None) -> Tensor:
         return self.cosets.decode(decoder, scales, frac_bits)
 
+    def side_statistics(
+        self, y: Tensor, offset: Tensor | None, scales: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        return self.coset_bits(self.quantize(y.detach(), offset)), self.cosets.rows(scales)
+
+    def fit_side(self, statistics: list[tuple[Tensor, Tensor]]) -> None:
+        """Coset probabilities from the calibration crops' bits (:meth:`CosetModel.fit`)."""
+        bits = torch.cat([b.flatten() for b, _ in statistics])
+        rows = torch.cat([r.flatten() for _, r in statistics])
+        self.cosets.fit(bits, rows)
+
     def side_likelihoods(
         self, y: Tensor, offset: Tensor | None, scales: Tensor
     ) -> dict[str, Tensor]:
