@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from licodec.app import codec, zoo
-from licodec.app.calibration import calibration_crops
+from licodec.app.calibration import calibrate_weights, calibration_crops
 from licodec.app.evaluate import measure_image
 from licodec.app.report import bd_rate, ms_ssim_to_db
 from licodec.app.sweep import rd_sweep
@@ -219,10 +219,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/kodak/lvqac"))
     parser.add_argument("--train", type=Path, default=Path("../shared/data/train"))
     parser.add_argument("--coset-crops", type=int, default=40)
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="first recalibrate every twin in place (licodec calibrate: 200 training crops)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     images = list_images(args.images)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.calibrate:
+        for path in sorted(args.runs.glob("*-q*/*.safetensors")):
+            calibrate_weights(path, args.train)
     curves = {}
     for variant in VARIANTS:
         present = [

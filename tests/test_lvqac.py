@@ -123,8 +123,9 @@ def test_coset_fit_sets_each_row_to_its_smoothed_frequency() -> None:
     before = torch.sigmoid(quantizer.cosets.logits.detach().flatten())
     quantizer.cosets.fit(bits, rows)
     after = torch.sigmoid(quantizer.cosets.logits.detach().flatten())
-    assert after[0] == pytest.approx(10.5 / 41) and after[3] == pytest.approx(10.5 / 11)
-    assert torch.equal(after[[1, 2, 4]], before[[1, 2, 4]])  # rows without samples
+    assert after[0] == pytest.approx(10.5 / 41, rel=1e-3)
+    assert after[3] == pytest.approx(10.5 / 11, rel=1e-3)
+    torch.testing.assert_close(after[[1, 2, 4]], before[[1, 2, 4]], rtol=1e-3, atol=0)  # no samples
     counts = quantizer.cosets.tables.counts
     assert counts[3, 1] > 0.9 * (1 << 16)  # the tables follow
 

@@ -85,7 +85,8 @@ class CosetModel(TabledEntropyModel):
         ones = torch.bincount(rows, weights=bits, minlength=size)
         p1 = (ones + 0.5) / (total + 1.0)
         fitted = torch.where(total > 0, torch.log(p1 / (1 - p1)), self.logits.flatten().double())
-        self.logits.copy_(fitted.view_as(self.logits).to(self.logits.dtype))
+        # float16 first: the weights store parameters so, and the tables must be theirs
+        self.logits.copy_(fitted.view_as(self.logits).half().to(self.logits.dtype))
         self.update()
 
     @torch.no_grad()
