@@ -4,6 +4,7 @@ For each quality ``q`` and image ``i`` (``H_i×W_i`` pixels, file of ``B_i`` byt
 
     bpp(q)     = mean_i 8·B_i / (H_i·W_i)            (whole file: header and CRC included)
     psnr(q)    = mean_i 10·log10(255² / MSE_i)        (RGB, 8-bit decoded pixels)
+    sections   = the same bpp counting the coded sections only (no container header)
     ms-ssim(q) = mean_i MS-SSIM_i                     (RGB, 8-bit decoded pixels)
 
 plus mean encode/decode wall times. The output is CompressAI's results layout, so our
@@ -34,11 +35,13 @@ def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
     data = codec.encode(pixels, model)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
-    decoded = codec.decode_pixels(codec.read(data), model)
+    container = codec.read(data)
+    decoded = codec.decode_pixels(container, model)
     decode_s = time.perf_counter() - start
     height, width = pixels.shape[:2]
     return {
         "bpp": codec.file_size_bpp(data, height, width),
+        "sections-bpp": 8 * sum(len(s) for s in container.sections) / (height * width),
         "psnr-rgb": psnr_uint8(pixels, decoded),
         "ms-ssim-rgb": ms_ssim_uint8(pixels, decoded),
         "encoding_time": encode_s,
