@@ -51,8 +51,11 @@ DEFAULT_GROUP = 8
 """Channels per lattice vector unless a model is built with ``group``."""
 
 
-def lvqac_head(m: int, variant: str, group: int | None = None) -> EntropyHead:
-    """The entropy head of ``variant`` for ``M = m`` latent channels."""
+def lvqac_head(
+    m: int, variant: str, group: int | None = None, radius: float | None = None
+) -> EntropyHead:
+    """The entropy head of ``variant`` for ``M = m`` latent channels (``radius``: the
+    A-law's range ``R``, default :class:`CompandingQuantizer`'s)."""
     inner: Quantizer
     if variant == "companding":
         inner = ScalarQuantizer()
@@ -62,16 +65,21 @@ def lvqac_head(m: int, variant: str, group: int | None = None) -> EntropyHead:
             return MeanScaleHead(GaussianConditional(offsets=LATTICE_OFFSETS), inner)
     if variant not in _VARIANTS:
         raise ValueError(f"unknown LVQAC variant {variant!r}; known: {sorted(_VARIANTS)}")
-    return CompandedMeanScaleHead(m, CompandingQuantizer(inner))
+    compander = CompandingQuantizer(inner) if radius is None else CompandingQuantizer(inner, radius)
+    return CompandedMeanScaleHead(m, compander)
 
 
 def _register(backbone: str, variant: str) -> None:
     codec, context = _BACKBONES[backbone]
 
-    def build(n: int, m: int, group: int | None = None) -> CompressionModel:
+    def build(
+        n: int, m: int, group: int | None = None, radius: float | None = None
+    ) -> CompressionModel:
         if variant == "companding" and group is not None:
             raise ValueError("the companding-only variant has no lattice group")
-        return joint_model(n, m, codec, lvqac_head(m, variant, group))
+        if variant == "lattice" and radius is not None:
+            raise ValueError("the lattice-only variant has no compander radius")
+        return joint_model(n, m, codec, lvqac_head(m, variant, group, radius))
 
     build.__doc__ = f"{backbone} ({context}) with {_VARIANTS[variant]}."
     register(
