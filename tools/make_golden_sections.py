@@ -29,6 +29,8 @@ TINY = {
     "cheng2020-attn": {"n": 8},
     "cheng2020-ckbd": {"n": 8},
     **{f"{b}-{v}": {"n": 8, "m": 16} for b in ("mbt2018", "mbt2018-ckbd") for v in LVQAC},
+    "cheng2020-lattice": {"n": 8},
+    "cheng2020-ckbd-lattice": {"n": 8},
 }
 DEFAULT_TINY = {"n": 8, "m": 12}
 SHAPES = ((4, 8), (8, 12))

@@ -35,12 +35,13 @@ from licodec.components.layers import (
     conv,
     subpixel_conv,
 )
+from licodec.components.quant.base import Quantizer
 from licodec.models.base import CompressionModel
 from licodec.models.registry import qualities_by_channels, register
 
 MIXTURE_COMPONENTS = 3
 
-_QUALITIES = {
+QUALITIES = {
     q: config
     for q, config in qualities_by_channels({"n": 128}, {"n": 192}, first_large=4).items()
     if q <= 6
@@ -110,9 +111,13 @@ def cheng_hyper_transforms(n: int) -> tuple[nn.Sequential, nn.Sequential]:
     return h_a, h_s
 
 
-def _cheng(n: int, attention: bool, codec: type[ContextLatentCodec]) -> CompressionModel:
+def cheng_model(
+    n: int, attention: bool, codec: type[ContextLatentCodec], quantizer: Quantizer | None = None
+) -> CompressionModel:
+    """Cheng 2020 transforms, hyperprior and a ``codec`` context model whose mixture head
+    quantizes with ``quantizer`` (default: scalar rounding)."""
     h_a, h_s = cheng_hyper_transforms(n)
-    head = MixtureHead(GaussianMixtureConditional(MIXTURE_COMPONENTS))
+    head = MixtureHead(GaussianMixtureConditional(MIXTURE_COMPONENTS), quantizer)
     latent = HyperpriorLatentCodec(
         h_a, h_s, FactorizedLatentCodec(n, name="z"), codec(n, 2 * n, head)
     )
@@ -121,29 +126,29 @@ def _cheng(n: int, attention: bool, codec: type[ContextLatentCodec]) -> Compress
 
 @register(
     "cheng2020-anchor",
-    _QUALITIES,
+    QUALITIES,
     "Cheng 2020 residual transforms, 3-component Gaussian mixture, serial 5×5 context.",
 )
 def anchor(n: int) -> CompressionModel:
     """Residual transforms without attention, serial context."""
-    return _cheng(n, False, SerialContextLatentCodec)
+    return cheng_model(n, False, SerialContextLatentCodec)
 
 
 @register(
     "cheng2020-attn",
-    _QUALITIES,
+    QUALITIES,
     "Cheng 2020 with simplified attention modules, Gaussian mixture, serial 5×5 context.",
 )
 def attention(n: int) -> CompressionModel:
     """Residual transforms with attention modules, serial context."""
-    return _cheng(n, True, SerialContextLatentCodec)
+    return cheng_model(n, True, SerialContextLatentCodec)
 
 
 @register(
     "cheng2020-ckbd",
-    _QUALITIES,
+    QUALITIES,
     "Cheng 2020 anchor transforms and Gaussian mixture with a two-pass checkerboard context.",
 )
 def anchor_checkerboard(n: int) -> CompressionModel:
     """Residual transforms without attention, checkerboard context."""
-    return _cheng(n, False, CheckerboardLatentCodec)
+    return cheng_model(n, False, CheckerboardLatentCodec)

@@ -13,6 +13,12 @@ variant fine-tunes from its scalar twin's weights (``--init-from W --init-partia
   (:mod:`licodec.components.quant.companding`), ``A`` predicted from the head's parameters;
 * ``-lvqac``: both, lattice quantization of the companded latent (the paper's system).
 
+``cheng2020-lattice`` / ``cheng2020-ckbd-lattice``: the Cheng 2020 anchor (K = 3 mixture)
+with the lattice quantizer. ``[D]``: no companded Cheng variant — the integer mixture
+coder evaluates Gaussian CDFs at integer bin edges, and companded edges would need their
+own fixed-point tables; at our rates the trained ``mbt2018-ckbd`` compander also chose
+``A = 1`` everywhere (see ``results/kodak/lvqac/summary.json``).
+
 Order ``[R]``: centre with ``μ``, compand, lattice-quantize, code the integer parts under the
 Gaussian on the coset-shifted companded cells plus the coset bits; decoding inverts.
 """
@@ -30,6 +36,8 @@ from licodec.components.quant.companding import CompandingQuantizer
 from licodec.components.quant.lattice import LATTICE_OFFSETS, LatticeQuantizer
 from licodec.components.quant.scalar import ScalarQuantizer
 from licodec.models.base import CompressionModel
+from licodec.models.cheng2020 import QUALITIES as CHENG_QUALITIES
+from licodec.models.cheng2020 import cheng_model
 from licodec.models.mbt2018_context import joint_model
 from licodec.models.registry import qualities_by_channels, register
 
@@ -92,3 +100,27 @@ def _register(backbone: str, variant: str) -> None:
 for _backbone in _BACKBONES:
     for _variant in _VARIANTS:
         _register(_backbone, _variant)
+
+
+_CHENG_BACKBONES: dict[str, tuple[type[ContextLatentCodec], str]] = {
+    "cheng2020": (SerialContextLatentCodec, "serial 5×5 context"),
+    "cheng2020-ckbd": (CheckerboardLatentCodec, "checkerboard context"),
+}
+
+
+def _register_cheng(backbone: str) -> None:
+    codec, context = _CHENG_BACKBONES[backbone]
+
+    def build(n: int, group: int | None = None) -> CompressionModel:
+        return cheng_model(n, False, codec, LatticeQuantizer(n, group or DEFAULT_GROUP))
+
+    build.__doc__ = f"Cheng 2020 anchor ({context}) with {_VARIANTS['lattice']}."
+    register(
+        f"{backbone}-lattice",
+        CHENG_QUALITIES,
+        f"Cheng 2020 anchor ({context}), K = 3 mixture, with {_VARIANTS['lattice']} (LVQAC).",
+    )(build)
+
+
+for _backbone in _CHENG_BACKBONES:
+    _register_cheng(_backbone)

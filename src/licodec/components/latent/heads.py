@@ -216,9 +216,13 @@ class MeanScaleHead(ScaleHead):
 
 
 class MixtureHead(EntropyHead):
-    """``P = 3K``: ``ŷ = round(y)`` coded under a ``K``-component Gaussian mixture."""
+    """``P = 3K``: ``ŷ = round(y)`` coded under a ``K``-component Gaussian mixture.
 
-    value_frac_bits = 0
+    With a lattice quantizer the points lie on the integers or the half-integers (cosets):
+    the coset bits are coded first, under the largest component scale of each channel, and
+    each integer part under the mixture with its means moved by minus the coset offset
+    (``ŷ · 2`` is then the integer the context model reads, ``value_frac_bits = 1``).
+    """
 
     def __init__(
         self,
@@ -228,6 +232,9 @@ class MixtureHead(EntropyHead):
         super().__init__()
         self.mixture = mixture if mixture is not None else GaussianMixtureConditional()
         self.quantizer = quantizer if quantizer is not None else ScalarQuantizer()
+        if any(d not in (0.0, 0.5) for d in self.quantizer.grid_offsets):
+            raise ValueError("mixture heads take grids on the integers or half-integers")
+        self.value_frac_bits = 1 if 0.5 in self.quantizer.grid_offsets else 0
         self.params_per_channel = 3 * self.mixture.components
         self.fixed = FixedPointMixture(
             self.mixture.components,
@@ -259,16 +266,54 @@ class MixtureHead(EntropyHead):
         cell = self.quantizer.cells(values)
         return self.mixture.likelihood(values, *self.split(params), cell)
 
+    def _activity_scales(self, params: Tensor) -> tuple[Tensor, int | None]:
+        """Per-channel scales for side-symbol models (the largest component's), float or
+        fixed point with their fraction bits."""
+        scales = self.blocks(params)[2].amax(dim=1)
+        return scales, SCALE_FRAC_BITS if is_fixed_point(params) else None
+
+    def side_likelihoods(self, y: Tensor, params: Tensor) -> dict[str, Tensor]:
+        return self.quantizer.side_likelihoods(y, None, self._activity_scales(params)[0])
+
+    def _shifted(self, blocks: tuple[Tensor, Tensor, Tensor], grid: Tensor | None) -> tuple:
+        """The mixture blocks with each element's means moved by minus its grid offset:
+        the bin of an integer part ``k`` on grid ``δ`` is ``[k + δ ± ½]``, whose mass under
+        means ``μ`` is the integer bin's under ``μ − δ`` — exact on fixed-point means too
+        (``δ = ½`` is ``2^7`` units of ``2^-8``)."""
+        if grid is None:
+            return blocks
+        logits, means, scales = blocks
+        offsets = torch.tensor(self.quantizer.grid_offsets, dtype=torch.float64)[grid.cpu()]
+        if is_fixed_point(means):
+            shift = torch.round(offsets * 2.0**MEAN_FRAC_BITS).to(torch.int64)
+        else:
+            shift = offsets.to(means.dtype)
+        return logits, means - shift.to(means.device).unsqueeze(1), scales
+
     def encode(self, encoder: Encoder, y: Tensor, params: Tensor) -> Tensor:
+        """Side symbols (lattice coset bits) first, then the integer parts on their grids."""
         symbols = self.quantizer.quantize(y)
+        side = self.quantizer.side_symbols(symbols)
+        if side is not None:
+            self.quantizer.encode_side(encoder, side, *self._activity_scales(params))
+        integers = self.quantizer.integer_parts(symbols, side)
+        blocks = self._shifted(self.blocks(params), self.quantizer.grid_index(side, symbols))
         if is_fixed_point(params):
-            self.fixed.encode(encoder, symbols, *self.blocks(params))
+            self.fixed.encode(encoder, integers, *blocks)
             return self.quantizer.reconstruct(symbols).to(torch.float64)
-        self.mixture.encode(encoder, symbols, *self.split(params))
+        logits, means, scales = blocks
+        self.mixture.encode(encoder, integers, means, scales, logits.softmax(dim=1))
         return self.quantizer.reconstruct(symbols)
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
+        side = self.quantizer.decode_side(decoder, *self._activity_scales(params))
+        like = params[:, : params.shape[1] // self.params_per_channel]
+        blocks = self._shifted(self.blocks(params), self.quantizer.grid_index(side, like))
         if is_fixed_point(params):
-            symbols = self.fixed.decode(decoder, *self.blocks(params))
-            return self.quantizer.reconstruct(symbols).to(torch.float64)
-        return self.quantizer.reconstruct(self.mixture.decode(decoder, *self.split(params)))
+            integers = self.fixed.decode(decoder, *blocks)
+        else:
+            logits, means, scales = blocks
+            integers = self.mixture.decode(decoder, means, scales, logits.softmax(dim=1))
+        symbols = self.quantizer.join(integers, side)
+        reconstructed = self.quantizer.reconstruct(symbols)
+        return reconstructed.to(torch.float64) if is_fixed_point(params) else reconstructed
