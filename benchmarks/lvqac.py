@@ -43,6 +43,7 @@ from licodec.app.sweep import rd_sweep
 from licodec.core.files import list_images
 from licodec.core.image import load_image, pad_to_multiple, to_tensor
 from licodec.models import CompressionModel
+from licodec.models.lvqac import DEFAULT_GROUP
 
 VARIANTS = ("scalar", "lattice", "companding", "lvqac")
 
@@ -214,14 +215,48 @@ def timing(
     return totals
 
 
+def single_points(
+    args: argparse.Namespace, images: list[Path], scalar: dict[str, list[float]]
+) -> dict[str, dict[str, float]]:
+    """Extra twins at ``--sweep-quality`` (``--points RUN:VARIANT``), each against the scalar
+    curve at equal PSNR; cached as ``{RUN}.json`` in ``--out``."""
+    points = {}
+    for spec in args.points:
+        run, variant = spec.split(":")
+        path = weights_path(args.runs, args.backbone, run, variant, args.sweep_quality)
+        cache = args.out / f"{args.backbone}-{run}.json"
+        if not cache.is_file():
+            if not path.is_file():
+                continue
+            if args.calibrate:
+                calibrate_weights(path, args.train)
+            curve = evaluate_run(
+                args.runs, args.backbone, run, variant, [args.sweep_quality], images
+            )
+            cache.write_text(json.dumps(curve, indent=2) + "\n")
+        results = json.loads(cache.read_text())["results"]
+        row = {k: results[k][0] for k in ("bpp", "psnr-rgb", "coset-bpp")}
+        row["rate_vs_scalar_at_equal_psnr"] = rate_at_equal_psnr(
+            scalar, row["bpp"], row["psnr-rgb"]
+        )
+        points[run] = row
+    return points
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, required=True)
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--backbone", default="mbt2018-ckbd")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
     parser.add_argument("--qualities", type=int, nargs="+", default=[1, 2, 4, 6])
     parser.add_argument("--sweep-quality", type=int, default=2)
-    parser.add_argument("--groups", type=int, nargs="+", default=[4, 16, 96])
+    parser.add_argument(
+        "--points",
+        nargs="*",
+        default=["lattice-n4:lattice", "lattice-n16:lattice", "lattice-n96:lattice"],
+        help="extra twins RUN:VARIANT measured at --sweep-quality (lattice-nN: group sweep)",
+    )
     parser.add_argument("--timing-images", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("results/kodak/lvqac"))
@@ -230,17 +265,16 @@ def main() -> None:
     parser.add_argument(
         "--calibrate",
         action="store_true",
-        help="first recalibrate every twin in place (licodec calibrate: 200 training crops)",
+        help="recalibrate each twin in place before measuring it (200 training crops)",
+    )
+    parser.add_argument(
+        "--no-summary", action="store_true", help="only evaluate --variants (kept as JSON)"
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
     images = list_images(args.images)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.calibrate:
-        for path in sorted(args.runs.glob("*-q*/*.safetensors")):
-            calibrate_weights(path, args.train)
-    curves = {}
-    for variant in VARIANTS:
+    for variant in args.variants:
         present = [
             q
             for q in args.qualities
@@ -248,33 +282,36 @@ def main() -> None:
         ]
         if not present:
             continue
+        if args.calibrate:
+            for q in present:
+                calibrate_weights(
+                    weights_path(args.runs, args.backbone, variant, variant, q), args.train
+                )
         curve = evaluate_run(args.runs, args.backbone, variant, variant, present, images)
-        curves[variant] = curve
         path = args.out / f"{args.backbone}-{variant}.json"
         path.write_text(json.dumps(curve, indent=2) + "\n")
+    if args.no_summary:
+        return
+    curves = {
+        v: json.loads((args.out / f"{args.backbone}-{v}.json").read_text())
+        for v in VARIANTS
+        if (args.out / f"{args.backbone}-{v}.json").is_file()
+    }
     summary: dict[str, Any] = {
         "backbone": args.backbone,
-        "qualities": args.qualities,
         "threads": 1,
         "bd_rate_vs_scalar": bd_table(curves),
     }
-    sweep = {}
-    for group in args.groups:
-        run = f"lattice-n{group}"
-        q = args.sweep_quality
-        if not weights_path(args.runs, args.backbone, run, "lattice", q).is_file():
-            continue
-        point = evaluate_run(args.runs, args.backbone, run, "lattice", [q], images)["results"]
-        sweep[group] = {k: v[0] for k, v in point.items() if k in ("bpp", "psnr-rgb", "coset-bpp")}
+    points = single_points(args, images, curves["scalar"]["results"])
     lattice = curves.get("lattice")
     if lattice is not None and args.sweep_quality in lattice["meta"]["qualities"]:
         index = lattice["meta"]["qualities"].index(args.sweep_quality)
-        sweep[8] = {k: lattice["results"][k][index] for k in ("bpp", "psnr-rgb", "coset-bpp")}
-    for row in sweep.values():
+        row = {k: lattice["results"][k][index] for k in ("bpp", "psnr-rgb", "coset-bpp")}
         row["rate_vs_scalar_at_equal_psnr"] = rate_at_equal_psnr(
             curves["scalar"]["results"], row["bpp"], row["psnr-rgb"]
         )
-    summary["group_sweep"] = {"quality": args.sweep_quality, "groups": dict(sorted(sweep.items()))}
+        points[f"lattice-n{DEFAULT_GROUP} (the lattice twin)"] = row
+    summary["points"] = {"quality": args.sweep_quality, "runs": points}
     lattice_q = weights_path(args.runs, args.backbone, "lattice", "lattice", args.sweep_quality)
     if lattice_q.is_file():
         summary["coset_model"] = coset_models(lattice_q, args.train, args.coset_crops)
