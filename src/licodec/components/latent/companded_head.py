@@ -92,7 +92,10 @@ class CompandedMeanScaleHead(MeanScaleHead):
         """``(A, level)`` per position (``B×1×H×W``): continuous ``A`` and no level in
         training; the snapped level and its ``A`` otherwise."""
         if is_fixed_point(params):
-            t = self.compander_int(params)
+            if params.shape[-2:] == (1, 1):  # a front's rows: matrix products, not convs
+                t = self.compander_int.rows(params[:, :, 0, 0])[:, :, None, None]
+            else:
+                t = self.compander_int(params)
             bounds = torch.floor(self.t_bounds * 2.0**LEVEL_FRAC_BITS).to(torch.int64)
             level = torch.bucketize(t, bounds.to(t.device))
             return self.a_table.to(t.device)[level], level
