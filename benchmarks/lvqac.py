@@ -1,8 +1,8 @@
 """LVQAC side by side: every variant against its scalar twin, all fine-tuned the same way.
 
 The twins of one quality start from the same weights and fine-tune with the same data,
-steps, schedule and seed (``/work/runs/lvq/twin.sh`` in the manifest's history); this script
-only measures their exported, calibrated weights. Run from the repository root:
+steps, schedule and seed (``tools/lvqac_twins.sh``); this script only measures their
+exported weights (recalibrated alike with ``--calibrate``). Run from the repository root:
 
     python benchmarks/lvqac.py --runs RUNS --images ../shared/data/kodak [--backbone B]
 
