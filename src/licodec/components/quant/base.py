@@ -57,6 +57,16 @@ class Cell:
 UNIT_CELL = Cell(-0.5, 0.5)
 
 
+def centred(y: Tensor, offset: Tensor | None) -> Tensor:
+    """``y − μ`` (``y`` itself without an offset)."""
+    return y if offset is None else y - offset
+
+
+def uncentred(v: Tensor, offset: Tensor | None) -> Tensor:
+    """``v + μ``, the inverse of :func:`centred`."""
+    return v if offset is None else v + offset
+
+
 class Quantizer(nn.Module):
     """Interface of the quantizers (see module docstring)."""
 

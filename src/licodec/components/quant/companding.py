@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 
 from licodec.components.entropy.coder import Decoder, Encoder
-from licodec.components.quant.base import Cell, Quantizer
+from licodec.components.quant.base import Cell, Quantizer, centred, uncentred
 
 
 def a_law(v: Tensor, a: Tensor | float, radius: float) -> Tensor:
@@ -75,6 +75,8 @@ class BoundCompander(Quantizer):
     (``B×1×H×W``), ``level`` is its table index (``None`` in training: continuous ``a``).
     """
 
+    offset_free_relaxation = False
+
     def __init__(
         self, inner: Quantizer, a: Tensor, level: Tensor | None, radius: float, frac_bits: int
     ) -> None:
@@ -82,15 +84,12 @@ class BoundCompander(Quantizer):
         self.inner, self.a, self.level = inner, a, level
         self.radius, self.frac_bits = radius, frac_bits
         self.training = inner.training
-        self.offset_free_relaxation = False
 
     def _compand(self, y: Tensor, offset: Tensor | None) -> Tensor:
-        v = y if offset is None else y - offset
-        return a_law(v, self.a, self.radius)
+        return a_law(centred(y, offset), self.a, self.radius)
 
     def _expand(self, u: Tensor, offset: Tensor | None) -> Tensor:
-        v = a_law_inverse(u, self.a, self.radius)
-        return v if offset is None else v + offset
+        return uncentred(a_law_inverse(u, self.a, self.radius), offset)
 
     def quantize(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
         return self.inner.quantize(self._compand(y, offset))

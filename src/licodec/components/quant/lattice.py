@@ -36,15 +36,11 @@ from torch import Tensor
 
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.ops import round_ste
-from licodec.components.quant.base import UNIT_CELL, Cell, Quantizer
+from licodec.components.quant.base import UNIT_CELL, Cell, Quantizer, centred, uncentred
 from licodec.components.quant.cosets import CosetModel
 
 LATTICE_OFFSETS = (0.0, 0.5)
 """Grid offsets of the two cosets, in the order of the coset bit."""
-
-
-def _centred(y: Tensor, offset: Tensor | None) -> Tensor:
-    return y if offset is None else y - offset
 
 
 class LatticeQuantizer(Quantizer):
@@ -89,24 +85,26 @@ class LatticeQuantizer(Quantizer):
         rnd = round_ste if ste else torch.round
         return rnd(v), rnd(v - 0.5) + 0.5
 
-    def _choose(self, v: Tensor, q0: Tensor, q1: Tensor) -> Tensor:
-        """``B×G×1×…`` bool, true where the ``Z^n + ½`` point is strictly nearer."""
+    def _distances(self, v: Tensor, q0: Tensor, q1: Tensor) -> tuple[Tensor, Tensor]:
+        """Squared distances ``‖v − q_k‖²`` of each group to both candidates, ``B×G×1×…``."""
         d0 = self._grouped((v - q0).square()).sum(2, keepdim=True)
         d1 = self._grouped((v - q1).square()).sum(2, keepdim=True)
-        return d1 < d0
+        return d0, d1
+
+    def _nearer(self, d0: Tensor, d1: Tensor, q0: Tensor, q1: Tensor) -> Tensor:
+        """Per group, ``q1`` where it is strictly nearer, else ``q0`` (``B×C×…``)."""
+        return torch.where(d1 < d0, self._grouped(q1), self._grouped(q0)).flatten(1, 2)
 
     def lattice_point(self, v: Tensor) -> Tensor:
         """The nearest ``D_n*`` point of each group of the centred ``v`` (no gradient)."""
         q0, q1 = self._candidates(v, ste=False)
-        pick = self._choose(v, q0, q1)
-        return torch.where(pick, self._grouped(q1), self._grouped(q0)).flatten(1, 2)
+        return self._nearer(*self._distances(v, q0, q1), q0, q1)
 
     def quantize(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
-        return 2 * self.lattice_point(_centred(y, offset))
+        return 2 * self.lattice_point(centred(y, offset))
 
     def reconstruct(self, symbols: Tensor, offset: Tensor | None = None) -> Tensor:
-        v_hat = symbols * 0.5
-        return v_hat if offset is None else v_hat + offset
+        return uncentred(symbols * 0.5, offset)
 
     def cells(self, values: Tensor, offset: Tensor | None = None) -> Cell:
         return UNIT_CELL
@@ -114,12 +112,10 @@ class LatticeQuantizer(Quantizer):
     def relaxed_point(self, v: Tensor) -> Tensor:
         """Training: the hard ``D_n*`` point of ``v`` with the soft two-candidate gradient."""
         q0, q1 = self._candidates(v, ste=True)
-        d0 = self._grouped((v - q0).square()).sum(2, keepdim=True)
-        d1 = self._grouped((v - q1).square()).sum(2, keepdim=True)
+        d0, d1 = self._distances(v, q0, q1)
         w1 = torch.sigmoid((d0 - d1) / self.tau)  # softmax over the two candidates
         soft = (self._grouped(q0) + w1 * self._grouped(q1 - q0)).flatten(1, 2)
-        hard = torch.where(d1 < d0, self._grouped(q1), self._grouped(q0)).flatten(1, 2)
-        return soft + (hard - soft).detach()
+        return soft + (self._nearer(d0, d1, q0, q1) - soft).detach()
 
     def relax_rate(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
         return self.relax_value(y, offset)
@@ -127,8 +123,7 @@ class LatticeQuantizer(Quantizer):
     def relax_value(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
         if not self.training:
             return self.round(y, offset)
-        v_hat = self.relaxed_point(_centred(y, offset))
-        return v_hat if offset is None else v_hat + offset
+        return uncentred(self.relaxed_point(centred(y, offset)), offset)
 
     def set_progress(self, step: int, steps: int) -> None:
         start, end = self.temperature

@@ -12,21 +12,17 @@ import torch
 from torch import Tensor
 
 from licodec.components.ops import round_ste
-from licodec.components.quant.base import UNIT_CELL, Cell, Quantizer
-
-
-def _centred(y: Tensor, offset: Tensor | None) -> Tensor:
-    return y if offset is None else y - offset
+from licodec.components.quant.base import UNIT_CELL, Cell, Quantizer, centred, uncentred
 
 
 class ScalarQuantizer(Quantizer):
     """Rounding to the integer grid centred at the offset (see module docstring)."""
 
     def quantize(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
-        return torch.round(_centred(y, offset))
+        return torch.round(centred(y, offset))
 
     def reconstruct(self, symbols: Tensor, offset: Tensor | None = None) -> Tensor:
-        return symbols if offset is None else symbols + offset
+        return uncentred(symbols, offset)
 
     def cells(self, values: Tensor, offset: Tensor | None = None) -> Cell:
         return UNIT_CELL
@@ -39,4 +35,4 @@ class ScalarQuantizer(Quantizer):
     def relax_value(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
         if not self.training:
             return self.round(y, offset)
-        return self.reconstruct(round_ste(_centred(y, offset)), offset)
+        return self.reconstruct(round_ste(centred(y, offset)), offset)
