@@ -307,8 +307,8 @@ class MixtureHead(EntropyHead):
 
     def decode(self, decoder: Decoder, params: Tensor) -> Tensor:
         side = self.quantizer.decode_side(decoder, *self._activity_scales(params))
-        like = params[:, : params.shape[1] // self.params_per_channel]
-        blocks = self._shifted(self.blocks(params), self.quantizer.grid_index(side, like))
+        blocks = self.blocks(params)
+        blocks = self._shifted(blocks, self.quantizer.grid_index(side, blocks[1][:, 0]))
         if is_fixed_point(params):
             integers = self.fixed.decode(decoder, *blocks)
         else:
