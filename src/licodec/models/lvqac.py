@@ -16,8 +16,8 @@ variant fine-tunes from its scalar twin's weights (``--init-from W --init-partia
 ``cheng2020-lattice`` / ``cheng2020-ckbd-lattice``: the Cheng 2020 anchor (K = 3 mixture)
 with the lattice quantizer. ``[D]``: no companded Cheng variant — the integer mixture
 coder evaluates Gaussian CDFs at integer bin edges, and companded edges would need their
-own fixed-point tables; at our rates the trained ``mbt2018-ckbd`` compander also chose
-``A = 1`` everywhere (see ``results/kodak/lvqac/summary.json``).
+own fixed-point tables; at q1–q4 the trained ``mbt2018-ckbd`` compander also chose
+``A = 1`` almost everywhere (README, LVQAC section).
 
 Order ``[R]``: centre with ``μ``, compand, lattice-quantize, code the integer parts under the
 Gaussian on the coset-shifted companded cells plus the coset bits; decoding inverts.
