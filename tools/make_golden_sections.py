@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from licodec.components.latent.companded_head import CompandedMeanScaleHead
+from licodec.components.quant.centres import LearnedCentreQuantizer
 from licodec.models import available, build
 
 LVQAC = ("lattice", "companding", "lvqac")
@@ -45,13 +46,18 @@ def latents(channels: int, shape: tuple[int, int], seed: int) -> torch.Tensor:
 
 def tiny_model(name: str):  # noqa: ANN201 - a CompressionModel
     """The seeded small build; companding heads get a random last compander layer (a
-    trained-looking spread of ``A`` levels instead of the identity start)."""
+    trained-looking spread of ``A`` levels instead of the identity start), learned centres
+    random gaps (instead of the integers)."""
     torch.manual_seed(0)
     model = build(name, 1, **TINY.get(name, DEFAULT_TINY)).eval()
     for module in model.modules():
         if isinstance(module, CompandedMeanScaleHead):
             torch.nn.init.normal_(module.compander[2].weight, std=0.05)
             torch.nn.init.constant_(module.compander[2].bias, 0.5)
+        if isinstance(module, LearnedCentreQuantizer):
+            with torch.no_grad():
+                module.log_gaps.normal_(0.0, 0.3)
+            model.update()
     return model
 
 

@@ -1,6 +1,13 @@
 """Model zoo: ``build(name, quality)`` returns an untrained model with coding tables."""
 
-from licodec.models import bmshj2018, cheng2020, lvqac, mbt2018, mbt2018_context  # noqa: F401
+from licodec.models import (  # noqa: F401
+    bmshj2018,
+    cheng2020,
+    lvqac,
+    mbt2018,
+    mbt2018_context,
+    tucodec,
+)
 from licodec.models.base import CompressionModel
 from licodec.models.registry import MSE_LAMBDAS, available, build, register, spec
 

@@ -22,6 +22,9 @@ from licodec.core.picture import Coded, Picture
 from licodec.errors import BitstreamError, ModelError
 from licodec.models.identity import WeightsIdCache
 
+POST_FILTERED = 0x01
+"""Model-flag bit: the decoder applies the model's post-filter."""
+
 
 class CompressionModel(nn.Module):
     """``x → g_a → latent codec → g_s → x̂``.
@@ -35,6 +38,12 @@ class CompressionModel(nn.Module):
             every stride on the way to the deepest latent).
 
     Attributes set by the registry: ``name``, ``quality``, ``lmbda`` and ``config``.
+
+        post_filter: an optional network on the decoded image (``B×3×H×W → B×3×H×W``).
+            The encoder applies it and sets the model-flag bit :data:`POST_FILTERED` only
+            where it lowers the picture's squared error; the decoder applies it where the bit
+            is set. It is not part of :meth:`forward` (it trains in a stage of its own, on the
+            decoded images of the frozen codec).
 
     Class attributes a family may override: ``input_format`` (the planes it codes),
     ``model_flag_bits`` (the bits of the file's model-flag byte it owns; others are refused)
@@ -66,11 +75,15 @@ class CompressionModel(nn.Module):
         latent_codec: LatentCodec,
         stride: int = 16,
         pad_multiple: int = 64,
+        post_filter: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.g_a = g_a
         self.g_s = g_s
         self.latent_codec = latent_codec
+        self.post_filter = post_filter
+        if post_filter is not None:
+            self.model_flag_bits = POST_FILTERED
         self.stride = stride
         self.pad_multiple = pad_multiple
         self.config = {}
@@ -185,10 +198,17 @@ class CompressionModel(nn.Module):
         sections, y_hat = self.latent_codec.compress(
             self.analyze(pad_to_multiple(x, self.pad_multiple))
         )
-        if not reconstruct:
+        if not reconstruct and self.post_filter is None:
             return Coded(sections)
         x_hat = crop(self.synthesize(y_hat), height, width).clamp_(0, 1)
-        return Coded(sections, reconstruction=Picture.rgb(x_hat))
+        flags = 0
+        if self.post_filter is not None:
+            filtered = self.post_filter(x_hat).clamp_(0, 1)
+            if torch.sum((filtered - x) ** 2) < torch.sum((x_hat - x) ** 2):
+                x_hat, flags = filtered, POST_FILTERED
+        if not reconstruct:
+            return Coded(sections, flags)
+        return Coded(sections, flags, reconstruction=Picture.rgb(x_hat))
 
     @torch.no_grad()
     def decompress(self, coded: Coded | list[bytes], height: int, width: int) -> Picture:
@@ -198,7 +218,10 @@ class CompressionModel(nn.Module):
             coded = Coded(list(coded))
         self.check_model_flags(coded.model_flags)
         y_hat = self.decompress_latent(coded.sections, height, width)
-        return Picture.rgb(crop(self.synthesize(y_hat), height, width).clamp_(0, 1))
+        x_hat = crop(self.synthesize(y_hat), height, width).clamp_(0, 1)
+        if coded.model_flags & POST_FILTERED:
+            x_hat = self.post_filter(x_hat).clamp_(0, 1)
+        return Picture.rgb(x_hat)
 
     @torch.no_grad()
     def decompress_latent(self, sections: list[bytes], height: int, width: int) -> Tensor:

@@ -9,6 +9,8 @@ CompressAI: N = M = 192 for qualities 1–4, N = 192 and M = 320 for 5–8.
 
 from __future__ import annotations
 
+from torch import nn
+
 from licodec.components.latent import FactorizedLatentCodec, HyperpriorLatentCodec
 from licodec.components.latent.checkerboard import CheckerboardLatentCodec
 from licodec.components.latent.context import ContextLatentCodec
@@ -23,14 +25,21 @@ _QUALITIES = qualities_by_channels({"n": 192, "m": 192}, {"n": 192, "m": 320}, f
 
 
 def joint_model(
-    n: int, m: int, codec: type[ContextLatentCodec], head: EntropyHead | None = None
+    n: int,
+    m: int,
+    codec: type[ContextLatentCodec],
+    head: EntropyHead | None = None,
+    transforms: tuple[nn.Module, nn.Module] | None = None,
+    post_filter: nn.Module | None = None,
 ) -> CompressionModel:
-    """GDN transforms, mean-scale hyperprior and a context codec of type ``codec`` coding
-    with ``head`` (default: a Gaussian :class:`MeanScaleHead` with scalar rounding)."""
+    """``transforms`` ``(g_a, g_s)`` (default: the GDN stacks), mean-scale hyperprior and a
+    context codec of type ``codec`` coding with ``head`` (default: a Gaussian
+    :class:`MeanScaleHead` with scalar rounding), and an optional ``post_filter``."""
     h_a, h_s = mean_scale_hyper_transforms(n, m)
     y_codec = codec(m, 2 * m, head if head is not None else MeanScaleHead())
     latent = HyperpriorLatentCodec(h_a, h_s, FactorizedLatentCodec(n, name="z"), y_codec)
-    return CompressionModel(gdn_analysis(n, m), gdn_synthesis(n, m), latent)
+    g_a, g_s = transforms if transforms is not None else (gdn_analysis(n, m), gdn_synthesis(n, m))
+    return CompressionModel(g_a, g_s, latent, post_filter=post_filter)
 
 
 @register(

@@ -10,10 +10,12 @@ from licodec.app.training.objectives import (
     rate_distortion,
     register_objective,
 )
+from licodec.app.training.postfilter import PostFilterStage
 
 __all__ = [
     "OBJECTIVES",
     "Objective",
+    "PostFilterStage",
     "RateDistortion",
     "TrainConfig",
     "TrainResult",

@@ -50,6 +50,17 @@ def multistep(optimizer: torch.optim.Optimizer, config: TrainConfig) -> MultiSte
     return MultiStepLR(optimizer, milestones=milestones(config), gamma=LR_GAMMA)
 
 
+def adam_schedule(config: TrainConfig) -> dict[str, Any]:
+    """What a manifest records of one Adam under the run's schedule."""
+    return {
+        "optimizer": "Adam",
+        "lr": config.lr,
+        "gamma": LR_GAMMA,
+        "milestones": milestones(config),
+        "clip_grad_norm": config.clip_grad,
+    }
+
+
 def trainable(model: nn.Module, frozen: tuple[str, ...]) -> Iterator[nn.Parameter]:
     """``model``'s parameters whose names start with none of ``frozen`` (the others get
     ``requires_grad = False``)."""
@@ -194,18 +205,11 @@ class RateDistortion(Objective):
         return terms
 
     def manifest(self) -> dict[str, Any]:
-        config = self.config
         return {
             "objective": self.name,
             "lmbda": self.lmbda,
-            "metric": config.metric,
-            "lr_schedule": {
-                "optimizer": "Adam",
-                "lr": config.lr,
-                "gamma": LR_GAMMA,
-                "milestones": milestones(config),
-                "clip_grad_norm": config.clip_grad,
-            },
+            "metric": self.config.metric,
+            "lr_schedule": adam_schedule(self.config),
         }
 
 

@@ -35,7 +35,7 @@ from licodec.components.entropy.base import LIKELIHOOD_BOUND, TabledEntropyModel
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.tables import IntegerTables, ravel_index
 from licodec.components.ops import lower_bound, std_normal_cdf
-from licodec.components.quant import UNIT_CELL, Cell
+from licodec.components.quant import UNIT_CELL, Cell, Quantizer
 
 
 class ScaleTableConditional(TabledEntropyModel):
@@ -68,6 +68,15 @@ class ScaleTableConditional(TabledEntropyModel):
         self.register_buffer("scale_table", torch.tensor(np.exp(log_scales), dtype=torch.float64))
         self.register_buffer("scale_bounds", torch.tensor(midpoints, dtype=torch.float32))
         self.tail = self._tail_multiplier(tail_mass)
+        self._cells: Quantizer | None = None
+
+    def bind_cells(self, quantizer: Quantizer) -> None:
+        """Build the tables on ``quantizer``'s cells (:meth:`Quantizer.table_edges`, one
+        grid) instead of unit cells; the quantizer stays its head's module (not this one's,
+        so its parameters are stored once)."""
+        if len(self.offsets) != 1:
+            raise ValueError("a quantizer's own cells replace the grid offsets: give one grid")
+        object.__setattr__(self, "_cells", quantizer)
 
     def standard_cdf(self, x: Tensor) -> Tensor:
         """The standardised CDF ``F``."""
@@ -135,12 +144,16 @@ class ScaleTableConditional(TabledEntropyModel):
 
     def grid_edges(self, grid: int, centres: Tensor) -> tuple[Tensor, Tensor]:
         """Edges ``(lower, upper)`` of the cells of integer parts ``centres`` (float64) on grid
-        ``grid``, relative to the mean: ``q + δ_k ∓ ½`` here."""
+        ``grid``, relative to the mean: ``q + δ_k ∓ ½`` here, or the bound quantizer's."""
+        if self._cells is not None:
+            return self._cells.table_edges(grid, centres)
         offset = self.offsets[grid]
         return centres + offset - 0.5, centres + offset + 0.5
 
     def grid_radius(self, grid: int, scale: float) -> int:
         """Integer parts covered by a table of ``scale`` on grid ``grid``: ``|q| <= radius``."""
+        if self._cells is not None:
+            return math.ceil(scale * self.tail + self._cells.table_slack())
         return math.ceil(scale * self.tail) + math.ceil(abs(self.offsets[grid]))
 
     @torch.no_grad()

@@ -140,6 +140,8 @@ class ScaleHead(EntropyHead):
         super().__init__()
         self.conditional = conditional if conditional is not None else GaussianConditional()
         self.quantizer = quantizer if quantizer is not None else ScalarQuantizer()
+        if self.quantizer.owns_table_cells:
+            self.conditional.bind_cells(self.quantizer)
 
     def split(self, params: Tensor) -> tuple[Tensor, Tensor | None]:
         """``params`` → ``(scales, means or None)``, each ``B×C×H×W`` (scales contiguous for
@@ -232,6 +234,8 @@ class MixtureHead(EntropyHead):
         super().__init__()
         self.mixture = mixture if mixture is not None else GaussianMixtureConditional()
         self.quantizer = quantizer if quantizer is not None else ScalarQuantizer()
+        if self.quantizer.owns_table_cells:
+            raise ValueError("mixture heads code on unit cells; this quantizer has its own")
         if any(d not in (0.0, 0.5) for d in self.quantizer.grid_offsets):
             raise ValueError("mixture heads take grids on the integers or half-integers")
         self.value_frac_bits = 1 if 0.5 in self.quantizer.grid_offsets else 0

@@ -23,7 +23,9 @@ under the scales both sides know). Given them, a conditional entropy model codes
 symbol's integer part (:meth:`integer_parts`, inverted by :meth:`join`) with the tables of
 its grid (:meth:`grid_index`, an index into ``grid_offsets``). Side symbols report their
 likelihoods under their own names (:meth:`side_likelihoods`). Scalar rounding has one grid
-and no side symbols: its symbols are coded as they are.
+and no side symbols: its symbols are coded as they are. A quantizer whose cells are not unit
+intervals on those grids (learned centres) says so with :attr:`owns_table_cells` and gives
+the conditional's tables their edges (:meth:`table_edges`).
 """
 
 from __future__ import annotations
@@ -103,6 +105,19 @@ class Quantizer(nn.Module):
 
     grid_offsets: tuple[float, ...] = (0.0,)
     """Offset from the centre of each grid a symbol's integer part may lie on."""
+
+    owns_table_cells: bool = False
+    """Whether the conditional's tables must integrate this quantizer's cells
+    (:meth:`table_edges`) rather than unit cells on ``grid_offsets`` (learned centres)."""
+
+    def table_edges(self, grid: int, symbols: Tensor) -> tuple[Tensor, Tensor]:
+        """Cell edges ``(lower, upper)`` relative to the mean of integer ``symbols`` (float64)
+        on grid ``grid``, for tables (only when :attr:`owns_table_cells`)."""
+        raise NotImplementedError(f"{type(self).__name__} codes on unit cells")
+
+    def table_slack(self) -> float:
+        """How far (at most) the cell centres of :meth:`table_edges` stray from the integers."""
+        raise NotImplementedError(f"{type(self).__name__} codes on unit cells")
 
     def side_symbols(self, symbols: Tensor) -> Tensor | None:
         """The side symbols ``symbols`` carry (coded before them), or ``None``."""

@@ -1,0 +1,32 @@
+"""Post-processing network on the decoded image (Tucodec's post-filter).
+
+``x̃ = x̂ + f(x̂)`` with ``f = conv3×3(C → 3) ∘ [ResidualBlock(C)]×blocks ∘ conv3×3(3 → C)``
+at full resolution (``[D]`` ``C = 32``, three residual blocks: about 60 k multiply-adds per
+pixel). The last convolution starts at zero, so an untrained filter is the identity. Shapes:
+``B×3×H×W → B×3×H×W``.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from licodec.components.layers.conv import conv
+from licodec.components.layers.residual import ResidualBlock
+
+
+class PostFilter(nn.Module):
+    """Residual CNN ``x̂ + f(x̂)`` (see module docstring)."""
+
+    def __init__(self, channels: int = 32, blocks: int = 3) -> None:
+        super().__init__()
+        last = conv(channels, 3, 3, 1)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.body = nn.Sequential(
+            conv(3, channels, 3, 1),
+            *(ResidualBlock(channels, channels) for _ in range(blocks)),
+            last,
+        )
+
+    def forward(self, x_hat: Tensor) -> Tensor:
+        return x_hat + self.body(x_hat)
