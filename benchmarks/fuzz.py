@@ -41,6 +41,7 @@ FAMILIES = (
     "mbt2018-mean",
     "mbt2018-ckbd",
     "mbt2018-ckbd-lvqac",
+    "tucodec",
     "cheng2020-anchor",
 )
 _SMALL = {"cheng2020-anchor": {"n": 16}}

@@ -38,7 +38,7 @@ from torch import Tensor
 from licodec.app import codec, zoo
 from licodec.app.calibration import calibrate_weights, calibration_crops
 from licodec.app.evaluate import measure_image
-from licodec.app.report import bd_rate, ms_ssim_to_db
+from licodec.app.report import bd_rate, ms_ssim_to_db, rate_at_equal_quality
 from licodec.app.sweep import rd_sweep
 from licodec.core.files import list_images
 from licodec.core.image import load_image, pad_to_multiple, to_tensor
@@ -127,10 +127,8 @@ def bd_table(curves: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def rate_at_equal_psnr(anchor: dict[str, list[float]], bpp: float, psnr: float) -> float:
-    """Rate change (%) of one point against the anchor curve at the point's PSNR (the
-    anchor's ``ln R`` fitted as a cubic in PSNR, as in the Bjøntegaard integral)."""
-    fit = np.polynomial.Polynomial.fit(anchor["psnr-rgb"], np.log(anchor["bpp"]), 3)
-    return float((bpp / np.exp(fit(psnr)) - 1) * 100)
+    """Rate change (%) of one point against the anchor curve at the point's PSNR."""
+    return rate_at_equal_quality(anchor["bpp"], anchor["psnr-rgb"], bpp, psnr)
 
 
 def coset_models(weights: Path, data: Path, crops: int) -> dict[str, float]:

@@ -192,6 +192,27 @@ def bd_rate(
     return float((math.exp(diff) - 1.0) * 100.0)
 
 
+def rate_at_equal_quality(
+    anchor_bpp: Sequence[float], anchor_quality: Sequence[float], bpp: float, quality: float
+) -> float:
+    """Rate change (%) of one point ``(bpp, quality)`` against an anchor curve at the point's
+    quality: the anchor's ``ln R`` fitted as a polynomial in quality (a cubic from four
+    points, as in the Bjøntegaard integral; lower degree with fewer points)."""
+    degree = min(3, len(anchor_bpp) - 1)
+    fit = np.polynomial.Polynomial.fit(anchor_quality, np.log(anchor_bpp), degree)
+    return float((bpp / np.exp(fit(quality)) - 1) * 100)
+
+
+def quality_at_equal_rate(
+    anchor_bpp: Sequence[float], anchor_quality: Sequence[float], bpp: float, quality: float
+) -> float:
+    """Quality difference of one point against an anchor curve at the point's rate (the
+    anchor's quality fitted as a polynomial in ``ln R``, degree as above)."""
+    degree = min(3, len(anchor_bpp) - 1)
+    fit = np.polynomial.Polynomial.fit(np.log(anchor_bpp), anchor_quality, degree)
+    return float(quality - fit(math.log(bpp)))
+
+
 def _curve(
     rate: Sequence[float], quality: Sequence[float], which: str
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,197 @@
+"""Tucodec side by side: the ablation twins, the post-filter's gain, speed against mbt2018.
+
+The runs come from ``tools/tucodec_twins.sh`` (every one fine-tuned 1,500 steps from
+shipped ``mbt2018-ckbd`` weights with the same data, batch, schedule and seed) and the
+post-filter stages (``RUNS/postfilter-q{Q}``); this script only measures their exported
+weights (recalibrated alike with ``--calibrate``). Run from the repository root:
+
+    python benchmarks/tucodec.py --runs RUNS --images ../shared/data/kodak --calibrate
+
+Written to ``--out`` (default ``results/kodak/tucodec``), CompressAI layout from real files:
+
+* ``full.json``: the full model at every quality before its post-filter stage;
+* ``{variant}.json``: each ablation twin (``noattention``, ``integer``, ``gaussian``) at
+  ``--ablation-quality``;
+* ``postfilter.json``: the shipped models (post-filter trained), every quality;
+* ``summary.json`` (also printed): each twin against the full curve (rate change at equal
+  PSNR, PSNR change at equal rate), the post-filter's gain per quality (dB at the same
+  files' rate) and the share of Kodak images whose file switches it on, the learned centres,
+  and encode/decode seconds of a 768×512 picture against ``mbt2018`` (serial context) and
+  ``mbt2018-ckbd``, in one run, models interleaved, best of ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from licodec.app import codec, zoo
+from licodec.app.calibration import calibrate_weights
+from licodec.app.evaluate import measure_image
+from licodec.app.report import quality_at_equal_rate, rate_at_equal_quality
+from licodec.app.sweep import rd_sweep
+from licodec.core.bitstream import unpack
+from licodec.core.files import list_images
+from licodec.core.image import load_image
+from licodec.models import CompressionModel, build
+from licodec.models.base import POST_FILTERED
+
+ABLATIONS = {
+    "noattention": "without the non-local attention blocks",
+    "integer": "integer rounding instead of learned centres",
+    "gaussian": "Gaussian instead of Laplace",
+}
+
+
+def weights(runs: Path, run: str, quality: int) -> Path:
+    return runs / f"{run}-q{quality}" / zoo.weights_filename("tucodec", quality)
+
+
+def curve(
+    runs: Path, run: str, qualities: list[int], images: list[Path], description: str
+) -> dict[str, Any]:
+    """CompressAI-layout results of ``run`` at ``qualities`` (real files)."""
+
+    def coder_at(quality: int):  # noqa: ANN202 - the sweep's measurement
+        model = zoo.load_model(None, None, weights(runs, run, quality))
+        return lambda path: measure_image(model, path)
+
+    order, results = rd_sweep(qualities, images, coder_at, run, progress=False)
+    return {
+        "name": f"licodec-tucodec-{run}",
+        "description": description,
+        "meta": {"qualities": order, "num_images": len(images), "dataset": images[0].parent.name},
+        "results": results,
+    }
+
+
+def cached(path: Path, make: Any) -> dict[str, Any]:
+    if not path.is_file():
+        path.write_text(json.dumps(make(), indent=2) + "\n")
+    return json.loads(path.read_text())
+
+
+def flagged_share(model: CompressionModel, images: list[Path]) -> float:
+    """Share of ``images`` whose file switches the post-filter on."""
+    flags = [unpack(codec.encode(load_image(p)[0], model)).header.model_flags for p in images]
+    return float(np.mean([bool(f & POST_FILTERED) for f in flags]))
+
+
+def timing(models: dict[str, CompressionModel], image: Path, repeats: int) -> dict[str, Any]:
+    """Best-of-``repeats`` encode and decode seconds of each model on ``image``, interleaved."""
+    pixels = load_image(image)[0]
+    best = {name: [np.inf, np.inf] for name in models}
+    for _ in range(repeats):
+        for name, model in models.items():
+            start = time.perf_counter()
+            data = codec.encode(pixels, model)
+            middle = time.perf_counter()
+            codec.decode_pixels(codec.read(data), model)
+            end = time.perf_counter()
+            best[name] = [min(best[name][0], middle - start), min(best[name][1], end - middle)]
+    rows: dict[str, Any] = {n: {"encode_s": e, "decode_s": d} for n, (e, d) in best.items()}
+    for row in rows.values():
+        for anchor in ("mbt2018", "mbt2018-ckbd"):
+            row[f"encode_vs_{anchor}"] = row["encode_s"] / rows[anchor]["encode_s"]
+            row[f"decode_vs_{anchor}"] = row["decode_s"] / rows[anchor]["decode_s"]
+    return {"image": image.name, "repeats": repeats, "threads": 1, "models": rows}
+
+
+def serial_twin(ckbd: CompressionModel) -> CompressionModel:
+    """``mbt2018`` (serial context) with the trained ``mbt2018-ckbd`` weights: the same
+    network coded position by position, for the speed comparison."""
+    model = build("mbt2018", ckbd.quality, **{k: v for k, v in ckbd.config.items() if k != "lmbda"})
+    state = {k: v for k, v in ckbd.state_dict().items() if "_int." not in k}
+    model.load_state_dict(state, strict=False)
+    model.eval().update()
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--qualities", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--ablation-quality", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("results/kodak/tucodec"))
+    parser.add_argument("--train", type=Path, default=Path("../shared/data/train"))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--calibrate", action="store_true", help="recalibrate each run first")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    images = list_images(args.images)
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = [("full", q) for q in args.qualities] + [(a, args.ablation_quality) for a in ABLATIONS]
+    if args.calibrate:
+        for run, q in runs:
+            if weights(args.runs, run, q).is_file() and not (args.out / f"{run}.json").is_file():
+                calibrate_weights(weights(args.runs, run, q), args.train)
+    full = cached(
+        args.out / "full.json",
+        lambda: curve(
+            args.runs, "full", args.qualities, images, "tucodec before its post-filter stage"
+        ),
+    )["results"]
+    twins = {}
+    for run, what in ABLATIONS.items():
+        if not weights(args.runs, run, args.ablation_quality).is_file():
+            continue
+        results = cached(
+            args.out / f"{run}.json",
+            lambda run=run, what=what: curve(
+                args.runs, run, [args.ablation_quality], images, f"tucodec {what}"
+            ),
+        )["results"]
+        bpp, psnr = results["bpp"][0], results["psnr-rgb"][0]
+        twins[run] = {
+            "what": what,
+            "bpp": bpp,
+            "psnr-rgb": psnr,
+            "rate_vs_full_at_equal_psnr_percent": rate_at_equal_quality(
+                full["bpp"], full["psnr-rgb"], bpp, psnr
+            ),
+            "psnr_vs_full_at_equal_rate_db": quality_at_equal_rate(
+                full["bpp"], full["psnr-rgb"], bpp, psnr
+            ),
+        }
+    summary: dict[str, Any] = {"ablation_quality": args.ablation_quality, "twins": twins}
+    shipped = {q: zoo.load_model("tucodec", q) for q in args.qualities}
+    filtered = cached(
+        args.out / "postfilter.json",
+        lambda: {
+            "name": "licodec-tucodec",
+            "description": "tucodec with its post-filter (the shipped weights)",
+            "results": rd_sweep(
+                args.qualities,
+                images,
+                lambda q: lambda path: measure_image(shipped[q], path),
+                "postfilter",
+                progress=False,
+            )[1],
+        },
+    )["results"]
+    summary["post_filter"] = {
+        "gain_db": [a - b for a, b in zip(filtered["psnr-rgb"], full["psnr-rgb"], strict=True)],
+        "bpp": filtered["bpp"],
+        "flagged_share_lowest_quality": flagged_share(shipped[min(args.qualities)], images),
+    }
+    summary["centres"] = {
+        q: shipped[q].latent_codec.y_codec.head.quantizer.fixed_magnitudes()[1:6].tolist()
+        for q in args.qualities
+    }
+    middle = args.qualities[len(args.qualities) // 2]
+    ckbd = zoo.load_model("mbt2018-ckbd", 2)
+    models = {"tucodec": shipped[middle], "mbt2018": serial_twin(ckbd), "mbt2018-ckbd": ckbd}
+    summary["timing"] = timing(models, images[0], args.repeats)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
