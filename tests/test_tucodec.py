@@ -82,6 +82,18 @@ def test_training_value_is_hard_with_soft_centre_gradients_and_sigma_anneals() -
     assert (start, float(quantizer.sigma)) == pytest.approx((2.0, 20.0))
 
 
+def test_refit_moves_the_centres_to_the_means_of_their_cells() -> None:
+    quantizer = LearnedCentreQuantizer(learned=2)
+    # magnitudes clustered at 0, 1.5 and 2.2: the two learned centres go to 1.5 and 2.2
+    clusters = torch.tensor([0.0, 1.5, 2.2]).repeat_interleave(1000)
+    residuals = (clusters + torch.randn(3000) * 0.05) * torch.where(torch.rand(3000) < 0.5, -1, 1)
+    quantizer.refit(residuals)
+    centres = quantizer.eval().fixed_magnitudes()
+    torch.testing.assert_close(
+        centres[1:], torch.tensor([1.5, 2.2], dtype=torch.float64), atol=0.02, rtol=0
+    )
+
+
 def test_centre_tables_are_the_laplace_masses_of_the_voronoi_cells() -> None:
     quantizer = random_centres(seed=1)
     conditional = LaplaceConditional(levels=8, scale_max=64.0)

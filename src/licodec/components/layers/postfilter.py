@@ -3,8 +3,8 @@
 ``x̃ = x̂ + f(x̂)`` with ``f = conv3×3(C → 3) ∘ [ResidualBlock(C)]×blocks ∘ conv3×3(3 → C)``
 at full resolution (``[D]`` ``C = 16``, three residual blocks: about 15 k multiply-adds per
 pixel, 0.3 s for 768×512 on one CPU thread — ``C = 32`` took four times as long, more than
-the rest of a decode). The last convolution starts at zero, so an untrained filter is the identity. Shapes:
-``B×3×H×W → B×3×H×W``.
+the rest of a decode). The last convolution starts at zero, so an untrained filter is the
+identity. Shapes: ``B×3×H×W → B×3×H×W``.
 """
 
 from __future__ import annotations
