@@ -86,6 +86,22 @@ def setting(threads: int, mkldnn: bool) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def assert_decodes_identically_everywhere(
+    model: CompressionModel, pixels: np.ndarray, data: bytes, other: bytes
+) -> None:
+    """``data`` (the file of ``pixels``) decodes to the same ``ŷ`` with 1 or 2 threads,
+    oneDNN on or off and in a batch with ``other`` (a file of the same size), and ``pixels``
+    encode to the same bytes in each setting."""
+    reference = latents(model, data)
+    for threads, onednn, batched in ((2, False, False), (1, True, True), (2, True, True)):
+        with setting(threads, onednn):
+            if batched:
+                assert torch.equal(latents_in_batch(model, data, [other]), reference)
+            else:
+                assert torch.equal(latents(model, data), reference)
+            assert codec.encode(pixels, model) == data
+
+
 @contextmanager
 def ulp_noise(model: CompressionModel, seed: int) -> Iterator[None]:
     """Move every float activation of the latent codec's networks one ulp up or down at

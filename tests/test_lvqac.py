@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import random_image
 from test_context_models import kodak, loud_model
-from test_integer_path import latents, latents_in_batch
+from test_integer_path import assert_decodes_identically_everywhere
 from torch import Tensor, nn
 
 from licodec.app import codec
@@ -178,21 +178,8 @@ def test_companding_levels_vary_and_files_decode_identically_in_any_setting(lvqa
             del head.levels
         assert torch.cat(seen).unique().numel() > 2  # several A levels in use
     data = codec.encode(pixels, lvqac)
-    reference = latents(lvqac, data)
     other = codec.encode(random_image(64, 128, seed=8), lvqac)
-    before, mkldnn = torch.get_num_threads(), torch.backends.mkldnn.enabled
-    try:
-        for threads, onednn, batched in ((2, False, False), (1, True, True), (2, True, True)):
-            torch.set_num_threads(threads)
-            torch.backends.mkldnn.enabled = onednn
-            if batched:
-                assert torch.equal(latents_in_batch(lvqac, data, [other]), reference)
-            else:
-                assert torch.equal(latents(lvqac, data), reference)
-            assert codec.encode(pixels, lvqac) == data
-    finally:
-        torch.set_num_threads(before)
-        torch.backends.mkldnn.enabled = mkldnn
+    assert_decodes_identically_everywhere(lvqac, pixels, data, other)
 
 
 def test_real_bits_match_the_estimate_cosets_included(lvqac) -> None:

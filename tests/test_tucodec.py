@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import random_image
 from test_context_models import kodak, loud_model
-from test_integer_path import latents, latents_in_batch
+from test_integer_path import assert_decodes_identically_everywhere, latents
 
 from licodec.app import codec
 from licodec.app.training import TrainConfig
@@ -167,19 +167,7 @@ def test_tucodec_files_decode_identically_in_any_setting(tucodec) -> None:
     assert torch.any(torch.remainder(reference * 256, 256) != 0)  # off the integer grid
     assert not torch.allclose(centres, torch.arange(len(centres), dtype=torch.float64))
     other = codec.encode(random_image(64, 128, seed=8), tucodec)
-    before, mkldnn = torch.get_num_threads(), torch.backends.mkldnn.enabled
-    try:
-        for threads, onednn, batched in ((2, False, False), (1, True, True), (2, True, True)):
-            torch.set_num_threads(threads)
-            torch.backends.mkldnn.enabled = onednn
-            if batched:
-                assert torch.equal(latents_in_batch(tucodec, data, [other]), reference)
-            else:
-                assert torch.equal(latents(tucodec, data), reference)
-            assert codec.encode(pixels, tucodec) == data
-    finally:
-        torch.set_num_threads(before)
-        torch.backends.mkldnn.enabled = mkldnn
+    assert_decodes_identically_everywhere(tucodec, pixels, data, other)
 
 
 def test_tucodec_real_bits_match_the_estimate(tucodec) -> None:
