@@ -218,3 +218,17 @@ def test_post_filter_stage_trains_the_filter_alone(tmp_path) -> None:
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all(k.startswith("post_filter.") for k in changed)
     assert float(terms[-1]["gain_db"]) != 0.0
+
+
+def test_weights_without_the_post_filter_load_it_as_the_identity(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = build("tucodec", 1, n=8, m=12)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("post_filter.")}
+    fresh = build("tucodec", 1, n=8, m=12)
+    with torch.no_grad():
+        fresh.post_filter.body[-1].bias.fill_(0.5)
+    fresh.load_state_dict(state)  # absent: kept as built
+    assert float(fresh.post_filter.body[-1].bias[0]) == 0.5
+    state["post_filter.body.0.bias"] = model.post_filter.body[0].bias
+    with pytest.raises(RuntimeError, match="Missing key"):
+        fresh.load_state_dict(state)  # partial: damaged

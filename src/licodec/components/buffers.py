@@ -1,6 +1,9 @@
-"""Buffers whose shapes come from data (coding tables, fixed-point calibration)."""
+"""Buffers whose shapes come from data (coding tables, fixed-point calibration), and the
+state a stored file may lack (:func:`optional_state_keys`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,9 +43,27 @@ class DataSizedBuffers(nn.Module):
 
 
 def optional_state_keys(model: nn.Module) -> set[str]:
-    """State-dict keys of ``model`` that a stored file may lack (optional sized buffers)."""
+    """State-dict keys of ``model`` that a stored file may lack: optional sized buffers, and
+    the whole state of modules marked ``optional_state = True`` (e.g. a post-filter, which
+    loads as built — the identity — from weights written before it was trained)."""
     keys = set()
     for prefix, module in model.named_modules():
         if isinstance(module, DataSizedBuffers) and module._OPTIONAL_STATE:
             keys.update(f"{prefix}.{name}" if prefix else name for name in module._SIZED_BUFFERS)
+        if getattr(module, "optional_state", False):
+            keys.update(f"{prefix}.{name}" if prefix else name for name in module.state_dict())
     return keys
+
+
+def forgive_absent_optional_modules(model: nn.Module, incompatible: Any) -> None:
+    """``load_state_dict`` post-hook for ``model``: a module marked ``optional_state`` whose
+    every key is missing keeps its state as built; one missing only some is still reported
+    (its state is damaged)."""
+    missing = set(incompatible.missing_keys)
+    for prefix, module in model.named_modules():
+        if not getattr(module, "optional_state", False):
+            continue
+        names = {f"{prefix}.{name}" if prefix else name for name in module.state_dict()}
+        if names <= missing:
+            for name in names:
+                incompatible.missing_keys.remove(name)

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from licodec.components.bands import run_in_bands
+from licodec.components.buffers import forgive_absent_optional_modules
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.latent import LatentCodec
 from licodec.components.threads import single_threaded
@@ -43,7 +44,7 @@ class CompressionModel(nn.Module):
             The encoder applies it and sets the model-flag bit :data:`POST_FILTERED` only
             where it lowers the picture's squared error; the decoder applies it where the bit
             is set. It is not part of :meth:`forward` (it trains in a stage of its own, on the
-            decoded images of the frozen codec).
+            decoded images of the frozen codec); a state dict without it loads it as built.
 
     Class attributes a family may override: ``input_format`` (the planes it codes),
     ``model_flag_bits`` (the bits of the file's model-flag byte it owns; others are refused)
@@ -84,6 +85,7 @@ class CompressionModel(nn.Module):
         self.post_filter = post_filter
         if post_filter is not None:
             self.model_flag_bits = POST_FILTERED
+            self.register_load_state_dict_post_hook(forgive_absent_optional_modules)
         self.stride = stride
         self.pad_multiple = pad_multiple
         self.config = {}

@@ -4,7 +4,8 @@
 at full resolution (``[D]`` ``C = 16``, three residual blocks: about 15 k multiply-adds per
 pixel, 0.3 s for 768×512 on one CPU thread — ``C = 32`` took four times as long, more than
 the rest of a decode). The last convolution starts at zero, so an untrained filter is the
-identity. Shapes: ``B×3×H×W → B×3×H×W``.
+identity, and weights without it (written before its training stage) load it so.
+Shapes: ``B×3×H×W → B×3×H×W``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from licodec.components.layers.residual import ResidualBlock
 
 class PostFilter(nn.Module):
     """Residual CNN ``x̂ + f(x̂)`` (see module docstring)."""
+
+    optional_state = True
+    """Weights written before the filter's training stage may lack it: it loads as built."""
 
     def __init__(self, channels: int = 16, blocks: int = 3) -> None:
         super().__init__()
