@@ -9,6 +9,7 @@ weights (recalibrated alike with ``--calibrate``). Run from the repository root:
 
 Written to ``--out`` (default ``results/kodak/tucodec``), CompressAI layout from real files:
 
+* ``points/{run}-q{Q}.json``: Kodak means of one run at one quality (measured once);
 * ``full.json``: the full model at every quality before its post-filter stage;
 * ``{variant}.json``: each ablation twin (``noattention``, ``integer``, ``gaussian``) at
   ``--ablation-quality``;
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,28 +55,44 @@ def weights(runs: Path, run: str, quality: int) -> Path:
     return runs / f"{run}-q{quality}" / zoo.weights_filename("tucodec", quality)
 
 
-def curve(
-    runs: Path, run: str, qualities: list[int], images: list[Path], description: str
-) -> dict[str, Any]:
-    """CompressAI-layout results of ``run`` at ``qualities`` (real files)."""
-
-    def coder_at(quality: int):  # noqa: ANN202 - the sweep's measurement
+def point(runs: Path, run: str, quality: int, images: list[Path], out: Path) -> dict[str, Any]:
+    """Kodak means of one run at one quality (real files), cached as
+    ``out/points/{run}-q{quality}.json``."""
+    path = out / "points" / f"{run}-q{quality}.json"
+    if not path.is_file():
         model = zoo.load_model(None, None, weights(runs, run, quality))
-        return lambda path: measure_image(model, path)
+        results = rd_sweep([quality], images, lambda _: partial(measure_image, model), run, False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: v[0] for k, v in results[1].items()}, indent=2) + "\n")
+    return json.loads(path.read_text())
 
-    order, results = rd_sweep(qualities, images, coder_at, run, progress=False)
+
+def curve(rows: dict[int, dict[str, Any]], name: str, description: str) -> dict[str, Any]:
+    """CompressAI layout of points by quality, sorted by bpp."""
+    order = sorted(rows, key=lambda q: rows[q]["bpp"])
+    keys = list(rows[order[0]])
     return {
-        "name": f"licodec-tucodec-{run}",
+        "name": name,
         "description": description,
-        "meta": {"qualities": order, "num_images": len(images), "dataset": images[0].parent.name},
-        "results": results,
+        "meta": {"qualities": order},
+        "results": {k: [rows[q][k] for q in order] for k in keys},
     }
 
 
-def cached(path: Path, make: Any) -> dict[str, Any]:
+def measured_shipped(
+    shipped: dict[int, CompressionModel], images: list[Path], out: Path
+) -> dict[str, list[float]]:
+    """The shipped (post-filtered) models on ``images``, cached as ``out/postfilter.json``."""
+    path = out / "postfilter.json"
     if not path.is_file():
-        path.write_text(json.dumps(make(), indent=2) + "\n")
-    return json.loads(path.read_text())
+        rows = {}
+        for quality, model in shipped.items():
+            results = rd_sweep([quality], images, lambda _, m=model: partial(measure_image, m),
+                               "shipped", False)[1]  # fmt: skip
+            rows[quality] = {k: v[0] for k, v in results.items()}
+        result = curve(rows, "licodec-tucodec", "tucodec with its post-filter (shipped)")
+        path.write_text(json.dumps(result, indent=2) + "\n")
+    return json.loads(path.read_text())["results"]
 
 
 def flagged_share(model: CompressionModel, images: list[Path]) -> float:
@@ -130,24 +148,26 @@ def main() -> None:
     runs = [("full", q) for q in args.qualities] + [(a, args.ablation_quality) for a in ABLATIONS]
     if args.calibrate:
         for run, q in runs:
-            if weights(args.runs, run, q).is_file() and not (args.out / f"{run}.json").is_file():
+            done = (args.out / "points" / f"{run}-q{q}.json").is_file()
+            if weights(args.runs, run, q).is_file() and not done:
                 calibrate_weights(weights(args.runs, run, q), args.train)
-    full = cached(
-        args.out / "full.json",
-        lambda: curve(
-            args.runs, "full", args.qualities, images, "tucodec before its post-filter stage"
-        ),
-    )["results"]
+
+    def measured(run: str, qualities: list[int], name: str, what: str) -> dict[str, Any]:
+        rows = {q: point(args.runs, run, q, images, args.out) for q in qualities}
+        result = curve(rows, name, what)
+        (args.out / f"{run}.json").write_text(json.dumps(result, indent=2) + "\n")
+        return result["results"]
+
+    full = measured(
+        "full", args.qualities, "licodec-tucodec-stage1", "tucodec before its post-filter stage"
+    )
     twins = {}
     for run, what in ABLATIONS.items():
         if not weights(args.runs, run, args.ablation_quality).is_file():
             continue
-        results = cached(
-            args.out / f"{run}.json",
-            lambda run=run, what=what: curve(
-                args.runs, run, [args.ablation_quality], images, f"tucodec {what}"
-            ),
-        )["results"]
+        results = measured(
+            run, [args.ablation_quality], f"licodec-tucodec-{run}", f"tucodec {what}"
+        )
         bpp, psnr = results["bpp"][0], results["psnr-rgb"][0]
         twins[run] = {
             "what": what,
@@ -162,20 +182,7 @@ def main() -> None:
         }
     summary: dict[str, Any] = {"ablation_quality": args.ablation_quality, "twins": twins}
     shipped = {q: zoo.load_model("tucodec", q) for q in args.qualities}
-    filtered = cached(
-        args.out / "postfilter.json",
-        lambda: {
-            "name": "licodec-tucodec",
-            "description": "tucodec with its post-filter (the shipped weights)",
-            "results": rd_sweep(
-                args.qualities,
-                images,
-                lambda q: lambda path: measure_image(shipped[q], path),
-                "postfilter",
-                progress=False,
-            )[1],
-        },
-    )["results"]
+    filtered = measured_shipped(shipped, images, args.out)
     summary["post_filter"] = {
         "gain_db": [a - b for a, b in zip(filtered["psnr-rgb"], full["psnr-rgb"], strict=True)],
         "bpp": filtered["bpp"],
