@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from pytorch_msssim import ms_ssim as _pm_ms_ssim
 
 from licodec.core.image import to_tensor
+from licodec.core.yuv import YuvPlanes
 
 Reduction = Literal["mean", "none"]
 
@@ -193,3 +194,40 @@ def _ms_ssim_few_scales(
     stacked = torch.stack(factors, dim=0)  # M × N × C
     w = torch.tensor(weights, dtype=x.dtype, device=x.device).view(-1, 1, 1)
     return torch.prod(stacked**w, dim=0).mean(dim=1)
+
+
+def psnr_plane(a: np.ndarray, b: np.ndarray, peak: int) -> float:
+    """PSNR in dB of two sample planes of one shape with peak value ``peak``."""
+    if a.shape != b.shape:
+        raise ValueError(f"planes differ in shape: {a.shape} vs {b.shape}")
+    err = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return math.inf if err == 0 else float(10.0 * np.log10(peak**2 / err))
+
+
+def yuv_metrics(reference: YuvPlanes, decoded: YuvPlanes) -> dict[str, float]:
+    """``psnr-y``, ``psnr-u``, ``psnr-v``, ``psnr-yuv = (6·Y + U + V)/8`` (the weighting of
+    the video-coding literature) and ``ms-ssim-y`` (luma, scaled to [0, 1]) of two 4:2:0
+    pictures of one size and depth."""
+    if (reference.height, reference.width, reference.bits) != (
+        decoded.height,
+        decoded.width,
+        decoded.bits,
+    ):
+        raise ValueError("YUV pictures differ in size or bit depth")
+    peak = reference.peak
+    y, u, v = (
+        psnr_plane(getattr(reference, p), getattr(decoded, p), peak) for p in ("y", "u", "v")
+    )
+    with torch.no_grad():
+        luma = [
+            torch.from_numpy(p.y.astype(np.float32) / peak)[None, None]
+            for p in (reference, decoded)
+        ]
+        ms_ssim_y = float(ms_ssim(*luma, data_range=1.0))
+    return {
+        "psnr-y": y,
+        "psnr-u": u,
+        "psnr-v": v,
+        "psnr-yuv": (6 * y + u + v) / 8,
+        "ms-ssim-y": ms_ssim_y,
+    }
