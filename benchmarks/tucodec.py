@@ -12,13 +12,14 @@ Written to ``--out`` (default ``results/kodak/tucodec``), CompressAI layout from
 * ``points/{run}-q{Q}.json``: Kodak means of one run at one quality (measured once);
 * ``full.json``: the full model at every quality before its post-filter stage;
 * ``{variant}.json``: each ablation twin (``noattention``, ``integer``, ``gaussian``) at
-  ``--ablation-quality``;
+  ``--ablation-quality`` and wherever else it was trained (``noattention``: every quality);
 * ``postfilter.json``: the shipped models (post-filter trained), every quality;
 * ``summary.json`` (also printed): each twin against the full curve (rate change at equal
-  PSNR, PSNR change at equal rate), the post-filter's gain per quality (dB at the same
-  files' rate) and the share of Kodak images whose file switches it on, the learned centres,
-  and encode/decode seconds of a 768×512 picture against ``mbt2018`` (serial context) and
-  ``mbt2018-ckbd``, in one run, models interleaved, best of ``--repeats``.
+  PSNR, PSNR change at equal rate; BD-rate where the twin has a curve), the post-filter's
+  gain per quality (dB at the same files' rate) and the share of Kodak images whose file
+  switches it on, the learned centres, and encode/decode seconds of a 768×512 picture
+  against ``mbt2018`` (serial context) and ``mbt2018-ckbd``, in one run, models
+  interleaved, best of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ import torch
 from licodec.app import codec, zoo
 from licodec.app.calibration import calibrate_weights
 from licodec.app.evaluate import measure_image
-from licodec.app.report import quality_at_equal_rate, rate_at_equal_quality
+from licodec.app.report import (
+    bd_rate,
+    ms_ssim_to_db,
+    quality_at_equal_rate,
+    rate_at_equal_quality,
+)
 from licodec.app.sweep import rd_sweep
 from licodec.core.bitstream import unpack
 from licodec.core.files import list_images
@@ -77,6 +83,11 @@ def curve(rows: dict[int, dict[str, Any]], name: str, description: str) -> dict[
         "meta": {"qualities": order},
         "results": {k: [rows[q][k] for q in order] for k in keys},
     }
+
+
+def results_index(results: dict[str, list[float]], qualities: list[int], quality: int) -> int:
+    """Position of ``quality``'s point in a curve sorted by bpp (qualities rise with bpp)."""
+    return sorted(qualities).index(quality)
 
 
 def measured_shipped(
@@ -163,12 +174,12 @@ def main() -> None:
     )
     twins = {}
     for run, what in ABLATIONS.items():
-        if not weights(args.runs, run, args.ablation_quality).is_file():
+        present = [q for q in args.qualities if weights(args.runs, run, q).is_file()]
+        if args.ablation_quality not in present:
             continue
-        results = measured(
-            run, [args.ablation_quality], f"licodec-tucodec-{run}", f"tucodec {what}"
-        )
-        bpp, psnr = results["bpp"][0], results["psnr-rgb"][0]
+        results = measured(run, present, f"licodec-tucodec-{run}", f"tucodec {what}")
+        index = results_index(results, present, args.ablation_quality)
+        bpp, psnr = results["bpp"][index], results["psnr-rgb"][index]
         twins[run] = {
             "what": what,
             "bpp": bpp,
@@ -180,6 +191,17 @@ def main() -> None:
                 full["bpp"], full["psnr-rgb"], bpp, psnr
             ),
         }
+        if len(present) >= 4:  # a curve: BD-rate of the full model against this twin
+            twins[run]["qualities"] = present
+            twins[run]["bd_rate_full_vs_twin_psnr"] = bd_rate(
+                results["bpp"], results["psnr-rgb"], full["bpp"], full["psnr-rgb"]
+            )
+            twins[run]["bd_rate_full_vs_twin_ms_ssim"] = bd_rate(
+                results["bpp"],
+                [ms_ssim_to_db(v) for v in results["ms-ssim-rgb"]],
+                full["bpp"],
+                [ms_ssim_to_db(v) for v in full["ms-ssim-rgb"]],
+            )
     summary: dict[str, Any] = {"ablation_quality": args.ablation_quality, "twins": twins}
     shipped = {q: zoo.load_model("tucodec", q) for q in args.qualities}
     filtered = measured_shipped(shipped, images, args.out)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Tucodec runs (results/kodak/tucodec/): at q3 the full model and its three ablation
 # twins (no non-local attention, integer centres, Gaussian), then the full model at q1, q2,
-# q4 and q5. Every run fine-tunes 1,500 steps from shipped mbt2018-ckbd(-lattice) weights
+# q4 and q5, and after the post-filter stage (below) the no-attention twin at q1, q2, q4, q5. Every run fine-tunes 1,500 steps from shipped mbt2018-ckbd(-lattice) weights
 # with the same data, batch, schedule and seed (the twins share their start exactly); two
 # runs at a time, one thread each. Then the post-filter stage of every full model: 800 steps,
 # the codec frozen (--objective post-filter), into RUNS/postfilter-qQ.
@@ -37,3 +37,7 @@ from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
 }
 export -f postfilter
 printf '%s\n' 1 2 3 4 5 | xargs -P 2 -L 1 bash -c 'postfilter "$@"' _
+{
+    echo "1 $S1 noattention-q1 attention=0"; echo "5 $S4 noattention-q5 attention=0"
+    echo "2 $S1 noattention-q2 attention=0"; echo "4 $S4 noattention-q4 attention=0"
+} | xargs -P 2 -L 1 bash -c 'run "$@"' _
