@@ -14,9 +14,16 @@ from PIL import Image
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 
 from licodec.app import baselines
-from licodec.app.baselines import BaselineError, CodecUnavailableError, get_codec, run_baseline
+from licodec.app.baselines import (
+    BaselineError,
+    CodecUnavailableError,
+    get_codec,
+    run_baseline,
+    run_yuv_baseline,
+)
 from licodec.cli.main import main
-from licodec.core.metrics import ms_ssim, ms_ssim_scales, psnr, psnr_uint8
+from licodec.core.metrics import ms_ssim, ms_ssim_scales, psnr, psnr_uint8, yuv_metrics
+from licodec.core.yuv import rgb_to_yuv420
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 
@@ -227,3 +234,30 @@ def test_baseline_cli_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     assert main(["baseline", "webp", "--images", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- YUV 4:2:0 planes
+
+
+@pytest.mark.parametrize(("codec_name", "bits"), [("hevc-420", 8), ("vvc-420", 8), ("vvc-420", 10)])
+def test_yuv_planes_are_coded_as_they_are(codec_name: str, bits: int) -> None:
+    picture = rgb_to_yuv420(smooth_image(37, 51, seed=4), bits=bits)
+    codec = get_codec(codec_name)
+    data = codec.encode_planes(picture, 22)
+    decoded = codec.decode_planes(data, picture.height, picture.width, bits)
+    assert decoded.y.shape == picture.y.shape and decoded.bits == bits
+    scores = yuv_metrics(picture, decoded)
+    assert scores["psnr-y"] > 38 and scores["psnr-u"] > 38  # no colour conversion in between
+    assert len(codec.encode_planes(picture, 40)) < len(data)
+
+
+def test_yuv_sweep_reports_yuv_metrics_and_refuses_rgb_only_codecs(tmp_path: Path) -> None:
+    paths = [_save(tmp_path, "a.png", smooth_image(40, 56, seed=2))]
+    result = run_yuv_baseline("hevc-420", paths, [27, 37], progress=False)
+    res = result["results"]
+    assert {"bpp", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv", "ms-ssim-y"} <= set(res)
+    assert "psnr-rgb" not in res and res["psnr-yuv"][0] < res["psnr-yuv"][1]
+    with pytest.raises(BaselineError, match="not YUV planes"):
+        run_yuv_baseline("jpeg", paths, [50], progress=False)
+    with pytest.raises(BaselineError, match="not 4:2:0 planes"):
+        get_codec("hevc-444").encode_planes(rgb_to_yuv420(smooth_image(8, 8)), 30)

@@ -176,7 +176,6 @@ def extra_sections(container: Container, model: CompressionModel) -> dict[Sectio
     return extras
 
 
-
 def _is_icc(data: bytes) -> bool:
     """An ICC profile: its header's size field matches and it bears the ``acsp`` signature."""
     return (

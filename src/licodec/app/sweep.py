@@ -34,8 +34,9 @@ def rd_sweep(
         qualities: the sweep's settings, in any order.
         images: what each measurement codes (paths, arrays, …).
         coder_at: ``coder_at(q)`` prepares quality ``q`` once (loads a model, say) and
-            returns the measurement of one image, a dict with every :data:`RESULT_KEYS` key
-            (further keys, the same for every image, are averaged too and follow them).
+            returns the measurement of one image, a dict with ``bpp`` and the other
+            :data:`RESULT_KEYS` it measures (YUV sweeps have ``psnr-yuv`` instead of the RGB
+            metrics); further keys, the same for every image, are averaged too and follow.
         desc: progress bar label.
         progress: show a progress bar (tqdm) with the running bpp and PSNR.
 
@@ -52,9 +53,11 @@ def rd_sweep(
             for image in images:
                 rows.append(measure(image))
                 bar.update(1)
-            keys = (*RESULT_KEYS, *(key for key in rows[0] if key not in RESULT_KEYS))
+            standard = [key for key in RESULT_KEYS if key in rows[0]]
+            keys = (*standard, *(key for key in rows[0] if key not in RESULT_KEYS))
             means = {key: float(np.mean([row[key] for row in rows])) for key in keys}
-            bar.set_postfix(q=quality, bpp=f"{means['bpp']:.3f}", psnr=f"{means['psnr-rgb']:.2f}")
+            psnr = means.get("psnr-rgb", means.get("psnr-yuv", float("nan")))
+            bar.set_postfix(q=quality, bpp=f"{means['bpp']:.3f}", psnr=f"{psnr:.2f}")
             per_quality.append((quality, means))
     per_quality.sort(key=lambda item: item[1]["bpp"])
     columns = {key: [means[key] for _, means in per_quality] for key in per_quality[0][1]}

@@ -55,9 +55,7 @@ def round_parameters_to_fp16(model: nn.Module) -> None:
             parameter.copy_(parameter.to(STORED_PARAMETER_DTYPE))
 
 
-def export_weights(
-    model: nn.Module, path: Path | str, manifest: dict[str, Any]
-) -> dict[str, Any]:
+def export_weights(model: nn.Module, path: Path | str, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write ``model``'s state as ``path`` (safetensors, self-describing metadata) plus its
     JSON manifest sidecar (given ``manifest`` with ``weights_id`` added).
 

@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         help="quality values to sweep (codec's own parameter; default: a 0.1-2 bpp sweep)",
     )
+    parser.add_argument(
+        "--yuv420",
+        action="store_true",
+        help="code YUV 4:2:0 planes (.y4m as it is, other images converted with BT.709 "
+        "limited range) and report PSNR-Y/U/V/YUV and MS-SSIM-Y (hevc-420, vvc-420)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here (default: stdout)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -48,19 +54,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         codec = baselines.get_codec(args.codec)
         images = images_of(args)
-        result = baselines.run_baseline(
-            codec, images, args.qualities, progress=not args.no_progress
-        )
+        sweep = baselines.run_yuv_baseline if args.yuv420 else baselines.run_baseline
+        result = sweep(codec, images, args.qualities, progress=not args.no_progress)
     except (ValueError, FileNotFoundError, baselines.BaselineError) as err:
         print(f"licodec: error: {err}", file=sys.stderr)
         return 2
     res = result["results"]
+    psnr, ssim = ("psnr-yuv", "ms-ssim-y") if args.yuv420 else ("psnr-rgb", "ms-ssim-rgb")
     print(f"{result['description']}", file=sys.stderr)
-    print(f"{'quality':>8} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8}", file=sys.stderr)
+    print(f"{'quality':>8} {'bpp':>8} {psnr:>8} {ssim:>11}", file=sys.stderr)
     for q, b, p, m in zip(
-        result["meta"]["qualities"], res["bpp"], res["psnr-rgb"], res["ms-ssim-rgb"], strict=True
+        result["meta"]["qualities"], res["bpp"], res[psnr], res[ssim], strict=True
     ):
-        print(f"{q:>8g} {b:>8.4f} {p:>7.2f} {m:>8.4f}", file=sys.stderr)
+        print(f"{q:>8g} {b:>8.4f} {p:>8.2f} {m:>11.4f}", file=sys.stderr)
     text = json.dumps(result, indent=2)
     if args.output:
         write_json(args.output, text)

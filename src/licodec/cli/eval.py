@@ -28,9 +28,7 @@ def run(args: argparse.Namespace) -> int:
     qualities = args.qualities or zoo.shipped_qualities(args.model)
     if not qualities:
         raise ModelError(f"no shipped weights for {args.model}: pass --qualities")
-    result = evaluate.evaluate(
-        args.model, qualities, images_of(args), args.weights_dir
-    )
+    result = evaluate.evaluate(args.model, qualities, images_of(args), args.weights_dir)
     text = json.dumps(result, indent=2)
     if args.output:
         write_json(args.output, text)

@@ -13,6 +13,7 @@ jpeg2000       OpenJPEG, irreversible 9/7 + ICT   4:4:4       target PSNR in dB 
 avif           libavif + aom (Pillow)             4:2:0       quality 0–100
 jpegxl         libjxl (imagecodecs)               4:4:4 XYB   quality 0–100 (→ distance)
 hevc-444       x265 through ffmpeg, all-intra     4:4:4 8b    QP
+hevc-420       x265 through ffmpeg, all-intra     4:2:0 8b    QP
 vvc-420        vvenc through ffmpeg, intra        4:2:0 10b   QP
 =============  =================================  ==========  ==================================
 
@@ -26,6 +27,10 @@ intra picture, no container, x265's version SEI disabled). Images with an odd si
 by edge replication to even size for 4:2:0 coding and cropped after decoding. Encoding and
 decoding times of the ffmpeg codecs include process start-up and colour conversion.
 
+``hevc-420`` and ``vvc-420`` also code YUV 4:2:0 planes directly (``run_yuv_baseline``,
+``licodec baseline --yuv420``): no colour conversion on either side, samples shifted to the
+codec's depth and back by rounding, PSNR-Y/U/V/YUV and MS-SSIM-Y against the planes.
+
 A codec that cannot run on this machine raises :class:`CodecUnavailableError` naming it.
 """
 
@@ -36,7 +41,7 @@ from licodec.app.baselines.base import (
     CodedImage,
 )
 from licodec.app.baselines.registry import ALIASES, CODECS, get_codec
-from licodec.app.baselines.sweep import load_rgb, run_baseline
+from licodec.app.baselines.sweep import load_rgb, load_yuv420, run_baseline, run_yuv_baseline
 
 __all__ = [
     "ALIASES",
@@ -47,5 +52,7 @@ __all__ = [
     "CodedImage",
     "get_codec",
     "load_rgb",
+    "load_yuv420",
     "run_baseline",
+    "run_yuv_baseline",
 ]

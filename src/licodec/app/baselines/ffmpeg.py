@@ -17,6 +17,7 @@ from licodec.app.baselines.base import (
     BaselineError,
     CodecUnavailableError,
 )
+from licodec.core.yuv import YuvPlanes
 
 FFMPEG_TIMEOUT_S = 300.0
 """Wall-clock limit for one ffmpeg encode or decode."""
@@ -166,6 +167,81 @@ class FfmpegCodec(BaselineCodec):
         out = np.frombuffer(raw, dtype=np.uint8).reshape(ph, pw, 3)[:height, :width]
         return out.copy()
 
+    def encode_planes(self, planes: YuvPlanes, quality: float) -> bytes:
+        """Encode a 4:2:0 picture's planes as they are (no colour conversion): samples are
+        shifted to the codec's bit depth (``<< 2`` from 8 to 10 bits) and odd sides padded
+        by edge replication.
+
+        Raises:
+            BaselineError: the codec does not code 4:2:0.
+        """
+        self.check_available()
+        bits = self._plane_bits()
+        padded = _pad_planes(planes)
+        h, w = padded.y.shape
+        shift = bits - planes.bits
+        dtype = np.uint8 if bits == 8 else np.dtype("<u2")
+        raw = b"".join(
+            (p.astype(np.uint16) << shift).astype(dtype).tobytes()
+            for p in (padded.y, padded.u, padded.v)
+        )
+        with tempfile.TemporaryDirectory(prefix="licodec-enc-") as tmp:
+            src = os.path.join(tmp, "input.yuv")
+            dst = os.path.join(tmp, f"output.{self.muxer}")
+            with open(src, "wb") as f:
+                f.write(raw)
+            args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", self.pix_fmt]
+            args += ["-s", f"{w}x{h}", "-i", src, "-color_range", "tv"]
+            args += [*self._encoder_args(quality), "-frames:v", "1", "-f", self.muxer, "-y", dst]
+            _run_ffmpeg(args, self.label)
+            with open(dst, "rb") as f:
+                data = f.read()
+        if not data:
+            raise BaselineError(f"{self.label}: encoder wrote an empty bitstream")
+        return data
+
+    def decode_planes(self, data: bytes, height: int, width: int, bits: int) -> YuvPlanes:
+        """Decode :meth:`encode_planes`' bytes to ``bits``-bit planes of ``height``×``width``
+        (from 10 to 8 bits by rounding, ``(s + 2) >> 2``, clipped)."""
+        self.check_available()
+        coded = self._plane_bits()
+        ph, pw = height + height % 2, width + width % 2
+        with tempfile.TemporaryDirectory(prefix="licodec-dec-") as tmp:
+            src = os.path.join(tmp, f"input.{self.muxer}")
+            with open(src, "wb") as f:
+                f.write(data)
+            args = ["-loglevel", "error", "-c:v", self.decoder, "-f", self.muxer, "-i", src]
+            args += ["-frames:v", "1", "-pix_fmt", self.pix_fmt, "-f", "rawvideo", "-"]
+            raw = _run_ffmpeg(args, self.label).stdout
+        samples = np.frombuffer(raw, dtype=np.uint8 if coded == 8 else np.dtype("<u2"))
+        chroma = (ph // 2) * (pw // 2)
+        if samples.size != ph * pw + 2 * chroma:
+            raise BaselineError(
+                f"{self.label}: decoder returned {samples.size} samples, expected a "
+                f"{pw}×{ph} 4:2:0 picture"
+            )
+        shift = coded - bits
+        peak = (1 << bits) - 1
+        out = np.clip((samples.astype(np.int64) + ((1 << shift) >> 1)) >> shift, 0, peak)
+        out = out.astype(np.uint8 if bits == 8 else np.uint16)
+        y = out[: ph * pw].reshape(ph, pw)[:height, :width]
+        u = out[ph * pw : ph * pw + chroma].reshape(ph // 2, pw // 2)
+        v = out[ph * pw + chroma :].reshape(ph // 2, pw // 2)
+        return YuvPlanes(y.copy(), u.copy(), v.copy(), bits)
+
+    def _plane_bits(self) -> int:
+        """Bit depth of the codec's 4:2:0 format (``BaselineError`` if it is not 4:2:0)."""
+        if self.pix_fmt not in ("yuv420p", "yuv420p10le"):
+            raise BaselineError(f"{self.label} codes {self.pix_fmt}, not 4:2:0 planes")
+        return 8 if self.pix_fmt == "yuv420p" else 10
+
+
+def _pad_planes(planes: YuvPlanes) -> YuvPlanes:
+    """Even luma sides by edge replication (the chroma planes already have ``⌈side/2⌉``)."""
+    h, w = planes.y.shape
+    y = np.pad(planes.y, ((0, h % 2), (0, w % 2)), mode="edge")
+    return YuvPlanes(y, planes.u, planes.v, planes.bits)
+
 
 def _pad_even(image: np.ndarray) -> np.ndarray:
     """Edge-replicate the bottom row / right column so both sides are even (4:2:0 needs it)."""
@@ -202,6 +278,20 @@ class HevcCodec(FfmpegCodec):
     def _encoder_args(self, quality: float) -> list[str]:
         params = f"qp={int(quality)}:ipratio=1:keyint=1:min-keyint=1:bframes=0:info=0"
         return ["-c:v", "libx265", "-preset", self.preset, "-tune", "psnr", "-x265-params", params]
+
+
+class Hevc420Codec(HevcCodec):
+    """HEVC intra 4:2:0 8-bit (Main profile) with x265, for YUV 4:2:0 pictures."""
+
+    name = "hevc-420"
+    label = "HEVC 4:2:0 (x265)"
+    chroma = "4:2:0"
+    pix_fmt = "yuv420p"
+    even_size = True
+    resample = "lanczos"
+
+    def settings(self) -> str:
+        return super().settings().replace("Main 4:4:4 8-bit", "Main 4:2:0 8-bit")
 
 
 class VvcCodec(FfmpegCodec):

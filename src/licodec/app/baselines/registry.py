@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from licodec.app.baselines.base import BaselineCodec
-from licodec.app.baselines.ffmpeg import HevcCodec, VvcCodec
+from licodec.app.baselines.ffmpeg import Hevc420Codec, HevcCodec, VvcCodec
 from licodec.app.baselines.imagecodecs import (
     AvifCodec,
     Jpeg2000Codec,
@@ -21,6 +21,7 @@ CODECS: dict[str, BaselineCodec] = {
         AvifCodec(),
         JpegXlCodec(),
         HevcCodec(),
+        Hevc420Codec(),
         VvcCodec(),
     )
 }

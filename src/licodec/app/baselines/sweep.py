@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from licodec.app.baselines.base import BaselineCodec, CodedImage
+from licodec.app.baselines.base import BaselineCodec, BaselineError, CodedImage
 from licodec.app.baselines.ffmpeg import FfmpegCodec
 from licodec.app.baselines.registry import get_codec
 from licodec.app.sweep import rd_sweep
 from licodec.core.image import load_image
-from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
+from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
+from licodec.core.yuv import YuvPlanes, read_y4m, rgb_to_yuv420
 
 
 def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
@@ -83,26 +85,97 @@ def run_baseline(
     return {
         "name": c.label,
         "description": c.description(),
-        "meta": {
-            "chroma": c.chroma,
-            "codec": c.name,
-            "encoder": c.version(),
-            "settings": c.settings(),
-            "parameter": c.parameter,
-            "qualities": order,
-            "dataset": paths[0].parent.name if len({p.parent for p in paths}) == 1 else "mixed",
-            "num_images": len(paths),
-            "type": "image",
-            "source": "licodec baseline",
-            "timing": (
-                f"mean wall-clock seconds per image on {os.cpu_count()} CPU cores "
-                f"({platform.machine()}), encoder and decoder calls only"
-                + (
-                    ", including ffmpeg start-up and colour conversion"
-                    if isinstance(c, FfmpegCodec)
-                    else ""
-                )
-            ),
-        },
+        "meta": _meta(c, paths, order),
+        "results": results,
+    }
+
+
+def _meta(c: BaselineCodec, paths: list[Path], order: list[float]) -> dict[str, Any]:
+    return {
+        "chroma": c.chroma,
+        "codec": c.name,
+        "encoder": c.version(),
+        "settings": c.settings(),
+        "parameter": c.parameter,
+        "qualities": order,
+        "dataset": paths[0].parent.name if len({p.parent for p in paths}) == 1 else "mixed",
+        "num_images": len(paths),
+        "type": "image",
+        "source": "licodec baseline",
+        "timing": (
+            f"mean wall-clock seconds per image on {os.cpu_count()} CPU cores "
+            f"({platform.machine()}), encoder and decoder calls only"
+            + (
+                ", including ffmpeg start-up and colour conversion"
+                if isinstance(c, FfmpegCodec)
+                else ""
+            )
+        ),
+    }
+
+
+def load_yuv420(path: str | os.PathLike[str]) -> YuvPlanes:
+    """A picture as YUV 4:2:0 planes: a ``.y4m`` file as it is (one frame), any other image
+    converted from RGB (:func:`licodec.core.yuv.rgb_to_yuv420`, BT.709 limited range)."""
+    path = Path(path)
+    if path.suffix.lower() == ".y4m":
+        return read_y4m(path)
+    return rgb_to_yuv420(load_rgb(path))
+
+
+def run_yuv_baseline(
+    codec: str | BaselineCodec,
+    image_paths: Iterable[str | os.PathLike[str]],
+    qualities: Sequence[float] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """:func:`run_baseline` on YUV 4:2:0 planes (:func:`load_yuv420`), fed to the codec as
+    they are (no RGB round trip): per quality the means of ``bpp`` (bits over luma pixels),
+    ``psnr-y``, ``psnr-u``, ``psnr-v``, ``psnr-yuv`` and ``ms-ssim-y``
+    (:func:`licodec.core.metrics.yuv_metrics`) and the times.
+
+    Raises:
+        BaselineError: the codec does not code 4:2:0 planes (HEVC 4:2:0 and VVC do).
+        ValueError: no images or qualities.
+    """
+    c = get_codec(codec) if isinstance(codec, str) else codec
+    if not isinstance(c, FfmpegCodec):
+        raise BaselineError(f"{c.label} takes RGB images, not YUV planes: use hevc-420 or vvc-420")
+    c.check_available()
+    paths = [Path(p) for p in image_paths]
+    if not paths:
+        raise ValueError("run_yuv_baseline needs at least one image")
+    qs = [_tidy(q) for q in (c.default_qualities if qualities is None else qualities)]
+    if not qs:
+        raise ValueError("run_yuv_baseline needs at least one quality")
+    pictures = [load_yuv420(p) for p in paths]
+
+    def coder_at(quality: float) -> Callable[[int], dict[str, float]]:
+        def measure(index: int) -> dict[str, float]:
+            picture = pictures[index]
+            start = time.perf_counter()
+            data = c.encode_planes(picture, quality)
+            middle = time.perf_counter()
+            decoded = c.decode_planes(data, picture.height, picture.width, picture.bits)
+            end = time.perf_counter()
+            return {
+                "bpp": 8 * len(data) / (picture.height * picture.width),
+                **yuv_metrics(picture, decoded),
+                "encoding_time": middle - start,
+                "decoding_time": end - middle,
+            }
+
+        return measure
+
+    order, results = rd_sweep(qs, range(len(pictures)), coder_at, c.name, progress)
+    meta = {**_meta(c, paths, order), "chroma": "4:2:0", "input": "YUV 4:2:0 planes"}
+    return {
+        "name": c.label,
+        "description": (
+            f"{c.label}. {c.version()}; YUV 4:2:0 planes coded as given, no colour conversion "
+            f"by ffmpeg (RGB sources: BT.709 limited range, licodec.core.yuv); "
+            f"swept parameter: {c.parameter}"
+        ),
+        "meta": meta,
         "results": results,
     }

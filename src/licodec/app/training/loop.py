@@ -143,9 +143,7 @@ class Trainer:
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.objective: Objective = objective_for(
-            self.model, config, spec(config.model).objective
-        )
+        self.objective: Objective = objective_for(self.model, config, spec(config.model).objective)
         for module in self.objective.modules.values():
             module.to(self.device)
         self.log_fields = ("step", *self.objective.terms, "lr", "seconds")
@@ -287,9 +285,7 @@ class Trainer:
                 self.metrics = {"step": self.step, **values, "lr": lr, "seconds": self.elapsed}
                 if log is not None:
                     log.write(self.metrics)
-                progress.set_postfix(
-                    {k: f"{values[k]:.4f}" for k in objective.progress_terms}
-                )
+                progress.set_postfix({k: f"{values[k]:.4f}" for k in objective.progress_terms})
             if self.step % config.checkpoint_every == 0 or self.step == config.steps:
                 self.elapsed = time.perf_counter() - started
                 self._checkpoint()

@@ -74,9 +74,7 @@ class CompandedMeanScaleHead(MeanScaleHead):
         )
         bounds = [math.log(math.expm1(b)) for b in quantizer.log_a_bounds]
         self.register_buffer("t_bounds", torch.tensor(bounds, dtype=torch.float64))
-        self.register_buffer(
-            "a_table", torch.tensor(quantizer.a_levels, dtype=torch.float64)
-        )
+        self.register_buffer("a_table", torch.tensor(quantizer.a_levels, dtype=torch.float64))
 
     @property
     def calibrated(self) -> bool:

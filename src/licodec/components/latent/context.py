@@ -220,9 +220,7 @@ class ContextLatentCodec(ConditionalLatentCodec):
             values = self.head.relax_value(y, params)
         return values
 
-    def compress(
-        self, y: Tensor, side: Tensor, mask: Tensor | None = None
-    ) -> tuple[bytes, Tensor]:
+    def compress(self, y: Tensor, side: Tensor, mask: Tensor | None = None) -> tuple[bytes, Tensor]:
         encoder = Encoder()
         y_hat, _ = self._run(y, side, lambda y_f, p: self.head.encode(encoder, y_f, p), mask)
         return encoder.to_bytes(), y_hat

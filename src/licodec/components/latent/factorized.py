@@ -24,9 +24,7 @@ class FactorizedLatentCodec(LatentCodec):
             tagged ``HYPER``, any other ``LATENT``).
     """
 
-    def __init__(
-        self, channels: int, name: str = "y", quantizer: Quantizer | None = None
-    ) -> None:
+    def __init__(self, channels: int, name: str = "y", quantizer: Quantizer | None = None) -> None:
         super().__init__()
         self.channels = channels
         self.name = name

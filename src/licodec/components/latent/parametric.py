@@ -47,9 +47,7 @@ class ParametricLatentCodec(ConditionalLatentCodec):
         extra = self.head.side_likelihoods(y, side)
         return masked_output(y_hat, likelihood, masked_rows(mask, y.shape[1]), side=extra)
 
-    def compress(
-        self, y: Tensor, side: Tensor, mask: Tensor | None = None
-    ) -> tuple[bytes, Tensor]:
+    def compress(self, y: Tensor, side: Tensor, mask: Tensor | None = None) -> tuple[bytes, Tensor]:
         encoder = Encoder()
         if mask is None:
             y_hat = self.head.encode(encoder, y, side)

@@ -142,9 +142,7 @@ class Quantizer(nn.Module):
         """Code side symbols under the scales both sides know."""
         raise NotImplementedError(f"{type(self).__name__} has no side symbols")
 
-    def decode_side(
-        self, decoder: Decoder, scales: Tensor, frac_bits: int | None
-    ) -> Tensor | None:
+    def decode_side(self, decoder: Decoder, scales: Tensor, frac_bits: int | None) -> Tensor | None:
         """Read the side symbols back (``None`` for quantizers without any)."""
         return None
 
