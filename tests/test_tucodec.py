@@ -232,3 +232,22 @@ def test_weights_without_the_post_filter_load_it_as_the_identity(tmp_path) -> No
     state["post_filter.body.0.bias"] = model.post_filter.body[0].bias
     with pytest.raises(RuntimeError, match="Missing key"):
         fresh.load_state_dict(state)  # partial: damaged
+
+
+def test_bands_of_whole_attention_windows_give_the_whole_picture_result() -> None:
+    torch.manual_seed(0)
+    model = build("tucodec", 1, n=8, m=12, window=4).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, NonLocalAttentionBlock):
+                module.gain.fill_(1.0)
+        model.post_filter.body[-1].weight.normal_(0.0, 0.1)
+    generator = torch.Generator().manual_seed(1)
+    x, y_hat = torch.rand(1, 3, 448, 64, generator=generator), torch.randn(1, 12, 28, 4) * 3
+    with torch.no_grad():
+        whole = model.analyze(x), model.synthesize(y_hat), model.enhance(x.clone())
+        model.band_pixels = 64 * 64  # bands of 64 input rows: edges at multiples of 16·4
+        banded = model.analyze(x), model.synthesize(y_hat), model.enhance(x.clone())
+    assert model.analysis_align == 64 and model.synthesis_align == 4
+    for a, b in zip(whole, banded, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -59,15 +59,23 @@ class CompressionModel(nn.Module):
     model_flag_bits: int = 0
     side_inputs: frozenset[str] = frozenset()
     band_pixels: int | None = 4_000_000
-    """Outside training, pictures of more pixels run ``g_a`` and ``g_s`` over bands of rows
-    (:mod:`licodec.components.bands`) so memory follows the band (``[D]``: about 1 GB of
-    activations per band for the shipped models); ``None`` for transforms with a global
-    receptive field (e.g. non-local attention), which cannot be banded."""
+    """Outside training, pictures of more pixels run ``g_a``, ``g_s`` and the post-filter
+    over bands of rows (:mod:`licodec.components.bands`) so memory follows the band (``[D]``:
+    about 1 GB of activations per band for the shipped models); ``None`` for transforms with
+    a global receptive field, which cannot be banded."""
     analysis_halo: int = 128
     """Input rows of context around each band of ``g_a``: at least its receptive field
     (measured: 30 px for the GDN transforms, 117 px for ``cheng2020-attn``)."""
+    analysis_align: int | None = None
+    """Band edges of ``g_a`` are multiples of it (``None``: the stride). Windowed attention
+    needs its windows' input rows (``stride · window``), so bands cut no window."""
     synthesis_halo: int = 16
     """Latent rows of context around each band of ``g_s`` (measured: 1 and 11 rows)."""
+    synthesis_align: int = 1
+    """Band edges of ``g_s``, in latent rows, are multiples of it (windowed attention on
+    ``ŷ``: the window)."""
+    post_filter_halo: int = 16
+    """Picture rows of context around each band of the post-filter (its receptive field: 8)."""
 
     def __init__(
         self,
@@ -133,7 +141,8 @@ class CompressionModel(nn.Module):
         rows = self._band_rows(x)
         if rows is None:
             return run(x)
-        return run_in_bands(run, x, Fraction(1, self.stride), rows, self.analysis_halo, self.stride)
+        align = self.analysis_align or self.stride
+        return run_in_bands(run, x, Fraction(1, self.stride), rows, self.analysis_halo, align)
 
     def synthesize(self, y_hat: Tensor) -> Tensor:
         """``x̂ = g_s(ŷ)``: ``N×C×h×w → N×3×h·stride×w·stride`` (see :func:`_nhwc`).
@@ -146,7 +155,20 @@ class CompressionModel(nn.Module):
         rows = self._band_rows(y_hat, self.stride)
         if rows is None:
             return run(y_hat)
-        return run_in_bands(run, y_hat, Fraction(self.stride), rows, self.synthesis_halo)
+        return run_in_bands(
+            run, y_hat, Fraction(self.stride), rows, self.synthesis_halo, self.synthesis_align
+        )
+
+    def enhance(self, x_hat: Tensor) -> Tensor:
+        """The post-filter on a decoded picture (``1×3×H×W``, clamped to [0, 1]), in bands of
+        rows for large pictures."""
+        run = partial(_nhwc, self.post_filter)
+        rows = self._band_rows(x_hat)
+        if rows is not None:
+            x_hat = run_in_bands(run, x_hat, Fraction(1), rows, self.post_filter_halo)
+        else:
+            x_hat = run(x_hat)
+        return x_hat.clamp_(0, 1)
 
     def _band_rows(self, x: Tensor, scale: int = 1) -> int | None:
         """Rows per band of ``x`` (whose rows are ``scale`` picture rows each), or ``None``
@@ -205,7 +227,7 @@ class CompressionModel(nn.Module):
         x_hat = crop(self.synthesize(y_hat), height, width).clamp_(0, 1)
         flags = 0
         if self.post_filter is not None:
-            filtered = self.post_filter(x_hat).clamp_(0, 1)
+            filtered = self.enhance(x_hat)
             if torch.sum((filtered - x) ** 2) < torch.sum((x_hat - x) ** 2):
                 x_hat, flags = filtered, POST_FILTERED
         if not reconstruct:
@@ -222,7 +244,7 @@ class CompressionModel(nn.Module):
         y_hat = self.decompress_latent(coded.sections, height, width)
         x_hat = crop(self.synthesize(y_hat), height, width).clamp_(0, 1)
         if coded.model_flags & POST_FILTERED:
-            x_hat = self.post_filter(x_hat).clamp_(0, 1)
+            x_hat = self.enhance(x_hat)
         return Picture.rgb(x_hat)
 
     @torch.no_grad()

@@ -17,9 +17,10 @@ argument so the paper's ablations are the same model with one switch turned:
 
 Every tucodec carries a post-filter (:class:`~licodec.components.layers.PostFilter`, the
 identity until its own training stage, ``--objective post-filter``); files say whether
-the decoder applies it. ``[D]`` With attention the transforms run whole, not in bands of
-rows (the attention windows would move with the band): 2048×2048 still fits in a few GB
-(``benchmarks/tucodec.py`` measures the peak).
+the decoder applies it. Large pictures run in bands of rows as for the other models; with
+attention, band edges and halos are whole attention windows (``stride · window`` = 256 input
+rows for ``g_a``, ``window`` latent rows for ``g_s``), so every window sees exactly what it
+sees in the whole picture (its 1/4-resolution block's 64-row windows divide 256 too).
 
 ``[D]`` the context is the two-pass checkerboard (He 2021), the parallel form of the paper's
 masked context, so tucodec fine-tunes from the shipped ``mbt2018-ckbd`` weights: the blocks
@@ -111,6 +112,7 @@ def tucodec(
     head = MeanScaleHead(_DISTRIBUTIONS[distribution](**_TABLES[distribution]), quantizer)
     transforms = attention_transforms(n, m, window) if attention else None
     model = joint_model(n, m, CheckerboardLatentCodec, head, transforms, PostFilter())
-    if attention:
-        model.band_pixels = None
+    if attention:  # bands of whole attention windows (module docstring)
+        model.analysis_align = model.analysis_halo = model.stride * window
+        model.synthesis_align = model.synthesis_halo = window
     return model
