@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from licodec.app import zoo
+from licodec.app.evaluate import measure_image_yuv420
 from licodec.core.metrics import psnr_plane, yuv_metrics
 from licodec.core.yuv import (
     YuvPlanes,
@@ -141,3 +143,12 @@ def test_yuv_metrics_weight_luma_six_to_one() -> None:
     expected = (6 * finite["psnr-y"] + finite["psnr-u"] + finite["psnr-v"]) / 8
     assert finite["psnr-yuv"] == pytest.approx(expected)
     assert 0 < finite["ms-ssim-y"] < 1
+
+
+def test_rgb_models_are_measured_on_yuv_pictures_through_the_same_matrix(tmp_path) -> None:
+    rgb = np.asarray(Image.open(KODIM01).convert("RGB"))[:64, :96]
+    write_y4m(tmp_path / "a.y4m", rgb_to_yuv420(rgb))
+    model = zoo.load_model("mbt2018-mean", 1)
+    row = measure_image_yuv420(model, tmp_path / "a.y4m")
+    assert row["bpp"] > 0 and 20 < row["psnr-y"] < row["psnr-u"]
+    assert row["psnr-yuv"] == pytest.approx((6 * row["psnr-y"] + row["psnr-u"] + row["psnr-v"]) / 8)

@@ -24,7 +24,8 @@ import torch
 from licodec.app import codec, zoo
 from licodec.app.sweep import rd_sweep
 from licodec.core.image import load_image
-from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
+from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
+from licodec.core.yuv import load_yuv420, rgb_to_yuv420, yuv420_to_rgb
 from licodec.models import CompressionModel
 
 
@@ -49,21 +50,44 @@ def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
     }
 
 
+def measure_image_yuv420(model: CompressionModel, path: Path) -> dict[str, float]:
+    """An RGB model on a 4:2:0 picture (:func:`licodec.core.yuv.load_yuv420`): the planes
+    go to RGB and the decoded RGB back to 4:2:0 with the same BT.709 matrix; returns bpp
+    (over luma pixels), PSNR-Y/U/V/YUV, MS-SSIM-Y and times."""
+    planes = load_yuv420(path)
+    pixels = yuv420_to_rgb(planes)
+    start = time.perf_counter()
+    data = codec.encode(pixels, model)
+    encode_s = time.perf_counter() - start
+    start = time.perf_counter()
+    decoded = codec.decode_pixels(codec.read(data), model)
+    decode_s = time.perf_counter() - start
+    return {
+        "bpp": codec.file_size_bpp(data, planes.height, planes.width),
+        **yuv_metrics(planes, rgb_to_yuv420(decoded, planes.bits)),
+        "encoding_time": encode_s,
+        "decoding_time": decode_s,
+    }
+
+
 def evaluate(
     model_name: str,
     qualities: Sequence[int],
     images: Sequence[Path],
     weights_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    yuv420: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate ``model_name`` at each quality on ``images``; CompressAI JSON layout."""
+    """Evaluate ``model_name`` at each quality on ``images``; CompressAI JSON layout. With
+    ``yuv420`` the pictures are 4:2:0 and the metrics YUV ones (:func:`measure_image_yuv420`)."""
+    measure = measure_image_yuv420 if yuv420 else measure_image
 
     def coder_at(quality: int) -> Callable[[Path], dict[str, float]]:
         weights = None
         if weights_dir is not None:
             weights = Path(weights_dir) / zoo.weights_filename(model_name, quality)
         model = zoo.load_model(model_name, quality, weights)
-        return lambda path: measure_image(model, path)
+        return lambda path: measure(model, path)
 
     order, results = rd_sweep(qualities, images, coder_at, model_name, progress)
     return {
@@ -71,6 +95,7 @@ def evaluate(
         "description": (
             f"licodec {model_name}, real .lic files (bpp = file bytes·8/pixels), "
             f"CPU, {torch.get_num_threads()} threads"
+            + ("; 4:2:0 pictures through RGB (BT.709 limited range both ways)" if yuv420 else "")
         ),
         "meta": {
             "qualities": order,

@@ -19,6 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--qualities", type=int, nargs="+", help="default: every shipped one")
     add_images_option(parser)
     parser.add_argument("--weights-dir", type=Path, help="folder of {model}-q{q}.safetensors")
+    parser.add_argument(
+        "--yuv420",
+        action="store_true",
+        help="measure on 4:2:0 pictures (.y4m, or images converted with BT.709) in "
+        "PSNR-Y/U/V/YUV and MS-SSIM-Y",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here")
     parser.set_defaults(func=run)
 
@@ -28,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     qualities = args.qualities or zoo.shipped_qualities(args.model)
     if not qualities:
         raise ModelError(f"no shipped weights for {args.model}: pass --qualities")
-    result = evaluate.evaluate(args.model, qualities, images_of(args), args.weights_dir)
+    result = evaluate.evaluate(
+        args.model, qualities, images_of(args), args.weights_dir, yuv420=args.yuv420
+    )
     text = json.dumps(result, indent=2)
     if args.output:
         write_json(args.output, text)

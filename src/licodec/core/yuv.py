@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from licodec.core.image import load_image
 from licodec.errors import ImageInputError
 
 KR, KB = 0.2126, 0.0722
@@ -235,3 +236,13 @@ def yuv420_to_rgb(planes: YuvPlanes) -> np.ndarray:
     g = (luma - KR * r - KB * b) / (1 - KR - KB)
     rgb = np.stack([r, g, b], axis=-1)
     return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+
+
+def load_yuv420(path: Path | str) -> YuvPlanes:
+    """A picture file as 4:2:0 planes: a ``.y4m`` as it is (one frame), any other image
+    converted from its RGB pixels (:func:`licodec.core.image.load_image`: grey as R = G = B,
+    transparency refused) by :func:`rgb_to_yuv420`."""
+    path = Path(path)
+    if path.suffix.lower() == ".y4m":
+        return read_y4m(path)
+    return rgb_to_yuv420(load_image(path)[0])

@@ -41,7 +41,7 @@ from licodec.app.baselines.base import (
     CodedImage,
 )
 from licodec.app.baselines.registry import ALIASES, CODECS, get_codec
-from licodec.app.baselines.sweep import load_rgb, load_yuv420, run_baseline, run_yuv_baseline
+from licodec.app.baselines.sweep import load_rgb, run_baseline, run_yuv_baseline
 
 __all__ = [
     "ALIASES",
@@ -52,7 +52,6 @@ __all__ = [
     "CodedImage",
     "get_codec",
     "load_rgb",
-    "load_yuv420",
     "run_baseline",
     "run_yuv_baseline",
 ]

@@ -17,7 +17,7 @@ from licodec.app.baselines.registry import get_codec
 from licodec.app.sweep import rd_sweep
 from licodec.core.image import load_image
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
-from licodec.core.yuv import YuvPlanes, read_y4m, rgb_to_yuv420
+from licodec.core.yuv import load_yuv420
 
 
 def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
@@ -112,15 +112,6 @@ def _meta(c: BaselineCodec, paths: list[Path], order: list[float]) -> dict[str, 
             )
         ),
     }
-
-
-def load_yuv420(path: str | os.PathLike[str]) -> YuvPlanes:
-    """A picture as YUV 4:2:0 planes: a ``.y4m`` file as it is (one frame), any other image
-    converted from RGB (:func:`licodec.core.yuv.rgb_to_yuv420`, BT.709 limited range)."""
-    path = Path(path)
-    if path.suffix.lower() == ".y4m":
-        return read_y4m(path)
-    return rgb_to_yuv420(load_rgb(path))
 
 
 def run_yuv_baseline(
