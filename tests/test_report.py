@@ -155,3 +155,26 @@ def test_bdrate_and_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = tmp_path / "rd.png"
     assert main(["plot", str(ANCHORS / "webp.json"), "-o", str(out)]) == 0 and out.is_file()
     assert main(["plot", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
+
+
+def test_yuv_results_get_bd_rates_and_plots_in_psnr_yuv(tmp_path: Path) -> None:
+    def curve(scale: float) -> dict:
+        bpp = [0.2, 0.4, 0.8, 1.6]
+        return {
+            "name": f"x{scale}",
+            "results": {
+                "bpp": [b * scale for b in bpp],
+                "psnr-yuv": [30.0, 33.0, 36.0, 39.0],
+                "ms-ssim-y": [0.9, 0.95, 0.975, 0.9875],
+            },
+        }
+
+    loaded = load_results(curve(1.0))
+    assert loaded["results"]["ms-ssim-db-y"] == pytest.approx(
+        [10.0, 13.0103, 16.0206, 19.0309], 1e-4
+    )
+    for metric in ("psnr-yuv", "ms-ssim-y"):
+        row = bd_rate_table(curve(1.0), [curve(1.1)], metric=metric)[0]
+        assert row["bd_rate"] == pytest.approx(10.0, abs=1e-6)
+    out = plot_rd([curve(1.0), curve(1.1)], tmp_path / "yuv.png", metric="yuv")
+    assert Image.open(out).size[0] > 0

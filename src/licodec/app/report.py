@@ -42,7 +42,8 @@ _KEY_ALIASES = {
     "decoding-time": "decoding_time",
 }
 
-_CURVE_KEYS = {"psnr-rgb", "ms-ssim-rgb", "ms-ssim-db-rgb"}
+_YUV_KEYS = {"psnr-y", "psnr-u", "psnr-v", "psnr-yuv", "ms-ssim-y", "ms-ssim-db-y"}
+_CURVE_KEYS = {"psnr-rgb", "ms-ssim-rgb", "ms-ssim-db-rgb", *_YUV_KEYS}
 
 _METRIC_ALIASES = {
     "psnr": "psnr-rgb",
@@ -51,9 +52,13 @@ _METRIC_ALIASES = {
     "ms-ssim-rgb": "ms-ssim-db-rgb",
     "ms-ssim-db": "ms-ssim-db-rgb",
     "ms-ssim-db-rgb": "ms-ssim-db-rgb",
+    **{key: key for key in ("psnr-y", "psnr-u", "psnr-v", "psnr-yuv")},
+    "ms-ssim-y": "ms-ssim-db-y",
+    "ms-ssim-db-y": "ms-ssim-db-y",
 }
-"""Metric names accepted by the BD-rate functions. MS-SSIM is always fitted in dB: the
-linear value saturates near 1, where a cubic fit of log-rate is badly conditioned."""
+"""Metric names accepted by the BD-rate functions (4:2:0 results: ``psnr-yuv`` … and
+``ms-ssim-y``). MS-SSIM is always fitted in dB: the linear value saturates near 1, where a
+cubic fit of log-rate is badly conditioned."""
 
 
 def ms_ssim_to_db(value: float) -> float:
@@ -125,10 +130,12 @@ def load_results(path: ResultLike) -> dict[str, Any]:
             continue
         raise ValueError(f"{source}: results['{key}'] has {len(values)} values but 'bpp' has {n}")
 
-    if "ms-ssim-rgb" in results and "ms-ssim-db-rgb" not in results:
-        results["ms-ssim-db-rgb"] = [ms_ssim_to_db(v) for v in results["ms-ssim-rgb"]]
-    elif "ms-ssim-db-rgb" in results and "ms-ssim-rgb" not in results:
-        results["ms-ssim-rgb"] = [ms_ssim_from_db(v) for v in results["ms-ssim-db-rgb"]]
+    for plane in ("rgb", "y"):
+        linear, db = f"ms-ssim-{plane}", f"ms-ssim-db-{plane}"
+        if linear in results and db not in results:
+            results[db] = [ms_ssim_to_db(v) for v in results[linear]]
+        elif db in results and linear not in results:
+            results[linear] = [ms_ssim_from_db(v) for v in results[db]]
 
     order = sorted(range(n), key=lambda i: results["bpp"][i])
     results = {k: [v[i] for i in order] for k, v in results.items()}
@@ -306,7 +313,8 @@ def plot_rd(
 ) -> Path:
     """Plot RD curves to a PNG: PSNR-RGB vs bpp and MS-SSIM-RGB in dB vs bpp.
 
-    ``metric`` picks the panels: ``"both"`` (default), ``"psnr"`` or ``"ms-ssim"``. Curves
+    ``metric`` picks the panels: ``"both"`` (default), ``"psnr"`` or ``"ms-ssim"``; for 4:2:0
+    results ``"yuv"`` (PSNR-YUV and MS-SSIM-Y) or ``"psnr-yuv"``. Curves
     lacking a panel's metric are left out of that panel. The legend uses each file's ``name``;
     repeated names get the file stem appended. Uses matplotlib's Agg canvas (no display).
     """
@@ -318,6 +326,8 @@ def plot_rd(
         "both": [("psnr-rgb", "PSNR-RGB (dB)"), ("ms-ssim-db-rgb", "MS-SSIM-RGB (dB)")],
         "psnr": [("psnr-rgb", "PSNR-RGB (dB)")],
         "ms-ssim": [("ms-ssim-db-rgb", "MS-SSIM-RGB (dB)")],
+        "yuv": [("psnr-yuv", "PSNR-YUV (dB)"), ("ms-ssim-db-y", "MS-SSIM-Y (dB)")],
+        "psnr-yuv": [("psnr-yuv", "PSNR-YUV (dB)")],
     }
     if metric not in panels:
         raise ValueError(f"metric must be one of {sorted(panels)}, got {metric!r}")

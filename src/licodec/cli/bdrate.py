@@ -24,7 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--metric",
         default="psnr-rgb",
-        choices=("psnr-rgb", "psnr", "ms-ssim-rgb", "ms-ssim", "ms-ssim-db-rgb"),
+        choices=(
+            "psnr-rgb",
+            "psnr",
+            "ms-ssim-rgb",
+            "ms-ssim",
+            "ms-ssim-db-rgb",
+            "psnr-yuv",
+            "psnr-y",
+            "ms-ssim-y",
+        ),
         help="quality axis (MS-SSIM is fitted in dB); default psnr-rgb",
     )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("rd.png"), help="PNG to write")
     parser.add_argument(
         "--metric",
-        choices=("both", "psnr", "ms-ssim"),
+        choices=("both", "psnr", "ms-ssim", "yuv", "psnr-yuv"),
         default="both",
         help="which panel(s) to draw (default: both)",
     )
