@@ -13,7 +13,8 @@ Written to ``--out`` (default ``results/kodak/tucodec``), CompressAI layout from
 * ``full.json``: the full model at every quality before its post-filter stage;
 * ``{variant}.json``: each ablation twin (``noattention``, ``integer``, ``gaussian``) at
   ``--ablation-quality`` and wherever else it was trained (``noattention``: every quality);
-* ``postfilter.json``: the shipped models (post-filter trained), every quality;
+* the shipped models (post-filter trained) are read from ``--shipped``
+  (``results/kodak/licodec-tucodec.json``, written by ``tools/finalize_zoo.py``);
 * ``summary.json`` (also printed): each twin against the full curve (rate change at equal
   PSNR, PSNR change at equal rate; BD-rate where the twin has a curve), the post-filter's
   gain per quality (dB at the same files' rate) and the share of Kodak images whose file
@@ -90,11 +91,9 @@ def results_index(results: dict[str, list[float]], qualities: list[int], quality
     return sorted(qualities).index(quality)
 
 
-def measured_shipped(
-    shipped: dict[int, CompressionModel], images: list[Path], out: Path
-) -> dict[str, list[float]]:
-    """The shipped (post-filtered) models on ``images``, cached as ``out/postfilter.json``."""
-    path = out / "postfilter.json"
+def shipped_results(shipped: dict[int, CompressionModel], images: list[Path], path: Path) -> dict:
+    """Kodak results of the shipped models: ``path`` (``tools/finalize_zoo.py`` writes it),
+    measured here and written there when missing."""
     if not path.is_file():
         rows = {}
         for quality, model in shipped.items():
@@ -152,6 +151,7 @@ def main() -> None:
     parser.add_argument("--train", type=Path, default=Path("../shared/data/train"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--calibrate", action="store_true", help="recalibrate each run first")
+    parser.add_argument("--shipped", type=Path, default=Path("results/kodak/licodec-tucodec.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     images = list_images(args.images)
@@ -204,7 +204,7 @@ def main() -> None:
             )
     summary: dict[str, Any] = {"ablation_quality": args.ablation_quality, "twins": twins}
     shipped = {q: zoo.load_model("tucodec", q) for q in args.qualities}
-    filtered = measured_shipped(shipped, images, args.out)
+    filtered = shipped_results(shipped, images, args.shipped)
     summary["post_filter"] = {
         "gain_db": [a - b for a, b in zip(filtered["psnr-rgb"], full["psnr-rgb"], strict=True)],
         "bpp": filtered["bpp"],
