@@ -191,8 +191,15 @@ def test_post_filter_is_flagged_only_where_it_helps_and_the_decoder_follows(tuco
     with torch.no_grad():
         x_hat = tucodec.compress(x, reconstruct=True).reconstruction.tensor
         offset = (x - x_hat).mean(dim=(0, 2, 3))  # the filter x̂ + offset lowers the error
+    error = float(((x - x_hat) ** 2).mean())
+    gain_db = 10 * np.log10(error / (error - float((offset**2).mean())))
     try:
-        for sign, flagged in ((1.0, True), (-1.0, False)):
+        for sign, threshold, flagged in (
+            (1.0, 0.0, True),
+            (-1.0, 0.0, False),
+            (1.0, 2 * gain_db, False),
+        ):
+            tucodec.post_filter_min_gain_db = threshold  # the best offset gains gain_db
             with torch.no_grad():
                 last.bias.copy_(sign * offset)
             data = codec.encode(pixels, tucodec)
@@ -202,6 +209,7 @@ def test_post_filter_is_flagged_only_where_it_helps_and_the_decoder_follows(tuco
             assert np.array_equal(decoded, to_pixels(expected))
             assert np.array_equal(decoded, unfiltered) is not flagged
     finally:
+        del tucodec.post_filter_min_gain_db
         with torch.no_grad():
             last.bias.zero_()
 

@@ -37,14 +37,14 @@ class CompressionModel(nn.Module):
         stride: spatial downsampling of ``g_a``.
         pad_multiple: images are padded to multiples of this before coding (the product of
             every stride on the way to the deepest latent).
-
-    Attributes set by the registry: ``name``, ``quality``, ``lmbda`` and ``config``.
-
         post_filter: an optional network on the decoded image (``B×3×H×W → B×3×H×W``).
             The encoder applies it and sets the model-flag bit :data:`POST_FILTERED` only
-            where it lowers the picture's squared error; the decoder applies it where the bit
-            is set. It is not part of :meth:`forward` (it trains in a stage of its own, on the
-            decoded images of the frozen codec); a state dict without it loads it as built.
+            where it lowers the picture's squared error (by :attr:`post_filter_min_gain_db`
+            at least); the decoder applies it where the bit is set. It is not part of
+            :meth:`forward` (it trains in a stage of its own, on the decoded images of the
+            frozen codec); a state dict without it loads it as built.
+
+    Attributes set by the registry: ``name``, ``quality``, ``lmbda`` and ``config``.
 
     Class attributes a family may override: ``input_format`` (the planes it codes),
     ``model_flag_bits`` (the bits of the file's model-flag byte it owns; others are refused)
@@ -74,6 +74,10 @@ class CompressionModel(nn.Module):
     synthesis_align: int = 1
     """Band edges of ``g_s``, in latent rows, are multiples of it (windowed attention on
     ``ŷ``: the window)."""
+    post_filter_min_gain_db: float = 0.05
+    """``[D]`` The encoder switches the post-filter on for a picture only where it lowers the
+    squared error by at least this much (0.05 dB: 1.2%), so decoders do not pay the
+    filter's time (about a third of a decode) for nothing."""
     post_filter_halo: int = 16
     """Picture rows of context around each band of the post-filter (its receptive field: 8)."""
 
@@ -228,7 +232,8 @@ class CompressionModel(nn.Module):
         flags = 0
         if self.post_filter is not None:
             filtered = self.enhance(x_hat)
-            if torch.sum((filtered - x) ** 2) < torch.sum((x_hat - x) ** 2):
+            kept, gained = torch.sum((x_hat - x) ** 2), torch.sum((filtered - x) ** 2)
+            if gained * 10 ** (self.post_filter_min_gain_db / 10) <= kept and gained < kept:
                 x_hat, flags = filtered, POST_FILTERED
         if not reconstruct:
             return Coded(sections, flags)
