@@ -9,9 +9,10 @@ from conftest import random_image
 from test_context_models import kodak, loud_model
 from test_integer_path import assert_decodes_identically_everywhere, latents
 
-from licodec.app import codec
+from licodec.app import codec, zoo
 from licodec.app.training import TrainConfig
 from licodec.app.training.postfilter import PostFilterStage
+from licodec.app.weights import load_weights
 from licodec.components.entropy import LaplaceConditional
 from licodec.components.entropy.tables import quantize_pmf
 from licodec.components.layers import NonLocalAttentionBlock
@@ -259,3 +260,17 @@ def test_bands_of_whole_attention_windows_give_the_whole_picture_result() -> Non
     assert model.analysis_align == 64 and model.synthesis_align == 4
     for a, b in zip(whole, banded, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_warm_start_keeps_the_models_own_scale_grid_and_rebuilds_its_tables() -> None:
+    model = build("tucodec", 3, n=64, m=96)
+    path = zoo.PACKAGE_WEIGHTS / zoo.weights_filename("mbt2018-ckbd", 2)
+    load_weights(model, path, partial=True)
+    conditional = model.latent_codec.y_codec.head.conditional
+    assert float(conditional.scale_table.max()) == pytest.approx(64.0)  # ckbd's grid: to 256
+    donor = zoo.load_model("mbt2018-ckbd", 2)
+    assert torch.equal(model.g_a[0].weight, donor.g_a[0].weight.float())
+    # the hyper-latent's tables follow the loaded density, as the donor's did
+    assert torch.equal(
+        model.latent_codec.z_codec.prior._counts, donor.latent_codec.z_codec.prior._counts
+    )

@@ -34,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from licodec.components.buffers import optional_state_keys
+from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.legacy import upgrade_state
 from licodec.errors import ModelError
 from licodec.models.identity import format_id, weights_id
@@ -122,14 +123,29 @@ def read_metadata(path: Path | str) -> dict[str, Any]:
     return info
 
 
+def derived_state_keys(model: nn.Module) -> set[str]:
+    """Keys of the state built from the model's configuration rather than learned: every
+    entropy model's coding tables and a conditional's scale grid (``scale_table``,
+    ``scale_bounds``)."""
+    keys = set()
+    for prefix, module in model.named_modules():
+        if isinstance(module, TabledEntropyModel):
+            names = (*module._SIZED_BUFFERS, *getattr(module, "CONFIGURED_BUFFERS", ()))
+            keys.update(f"{prefix}.{name}" if prefix else name for name in names)
+    return keys
+
+
 def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> nn.Module:
     """Load a file written by :func:`export_weights` into ``model``; returns ``model``.
 
     With ``partial=True`` (a warm start of another model, e.g. a context model from a
     hyperprior model's weights) the tensors whose names the model shares are loaded and the
     rest of the model keeps its initialisation; fixed-point twins are not taken (they belong
-    to the other model's parameter networks; calibration rebuilds them), the file may name
-    another model, and shapes must still agree.
+    to the other model's parameter networks; calibration rebuilds them), nor the state the
+    model's own configuration decides (coding tables and scale grids,
+    :func:`derived_state_keys`: another model's grid would replace this one's), the file
+    may name another model, and shapes must still agree. The coding tables are then rebuilt
+    from the loaded parameters.
 
     Float16 tensors are widened to the dtype of the model's own tensor; integer buffers
     (coding tables and the fixed-point path, which may differ in size from the model's) are
@@ -161,7 +177,10 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
     stored = upgrade_state(model, stored)
     own = model.state_dict()
     if partial:
-        stored = {k: v for k, v in stored.items() if k in own and "_int." not in k}
+        derived = derived_state_keys(model)
+        stored = {
+            k: v for k, v in stored.items() if k in own and "_int." not in k and k not in derived
+        }
         stored.update({k: v for k, v in own.items() if k not in stored})
     missing = sorted(own.keys() - stored.keys() - optional_state_keys(model))
     unexpected = sorted(stored.keys() - own.keys())
@@ -186,6 +205,8 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
         model.load_state_dict(converted, strict=True)
     except RuntimeError as err:
         raise ModelError(f"weights {path} do not fit {type(model).__name__}: {err}") from err
+    if partial and hasattr(model, "update"):
+        model.update()
     return model
 
 

@@ -41,6 +41,9 @@ from licodec.components.quant import UNIT_CELL, Cell, Quantizer
 class ScaleTableConditional(TabledEntropyModel):
     """Base for mean-scale conditionals; subclasses define the standard CDF ``F``.
 
+    ``CONFIGURED_BUFFERS``: the scale grid, fixed by the arguments (a warm start from another
+    model's weights keeps this model's own).
+
     Args:
         scale_min: scales below are raised to it (training and coding).
         scale_max: largest table scale; larger scales use it.
@@ -48,6 +51,8 @@ class ScaleTableConditional(TabledEntropyModel):
         tail_mass: probability left to the escape symbol in each table.
         offsets: grid offsets ``δ_k`` from the mean (module docstring), each in ``(−1, 1)``.
     """
+
+    CONFIGURED_BUFFERS = ("scale_table", "scale_bounds")
 
     def __init__(
         self,
