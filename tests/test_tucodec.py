@@ -209,8 +209,11 @@ def test_post_filter_is_flagged_only_where_it_helps_and_the_decoder_follows(tuco
             expected = tucodec.compress(x, reconstruct=True).reconstruction.tensor
             assert np.array_equal(decoded, to_pixels(expected))
             assert np.array_equal(decoded, unfiltered) is not flagged
+        tucodec.post_filter_min_gain_db = 0.0  # it would be on (first case) ...
+        tucodec.try_post_filter = False  # ... but --no-post-filter: never on
+        assert unpack(codec.encode(pixels, tucodec)).header.model_flags == 0
     finally:
-        del tucodec.post_filter_min_gain_db
+        del tucodec.post_filter_min_gain_db, tucodec.try_post_filter
         with torch.no_grad():
             last.bias.zero_()
 

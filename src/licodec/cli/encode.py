@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frame", type=int, help="frame to code of a multi-frame input")
     parser.add_argument("--strip", action="store_true", help="drop the ICC profile")
     parser.add_argument(
+        "--no-post-filter",
+        action="store_true",
+        help="never switch the model's post-filter on (faster encode; models with one)",
+    )
+    parser.add_argument(
         "--max-pixels",
         type=int,
         default=DEFAULT_MAX_PIXELS,
@@ -58,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or str(Path(args.input).with_suffix(".lic"))
     if args.max_bytes is None and args.max_bpp is None:
         model = zoo.load_model(args.model, args.quality, args.weights)
+        model.try_post_filter = not args.no_post_filter
         _check_output(output, args.force)
         source = _source(args.input)
         start = time.perf_counter()
