@@ -15,8 +15,9 @@ Written to ``--out`` (default ``results/kodak/tucodec``), CompressAI layout from
   ``--ablation-quality`` and wherever else it was trained (``noattention``: every quality);
 * the shipped models (post-filter trained) are read from ``--shipped``
   (``results/kodak/licodec-tucodec.json``, written by ``tools/finalize_zoo.py``);
-* ``summary.json`` (also printed): each twin against the full curve (rate change at equal
-  PSNR, PSNR change at equal rate; BD-rate where the twin has a curve), the post-filter's
+* ``summary.json`` (also printed): each twin against its full twin at the ablation quality
+  (rate change at equal PSNR and PSNR change at equal rate, read off the full curve's fit
+  around the full model's own point; BD-rate where the twin has a curve), the post-filter's
   gain per quality (dB at the same files' rate) and the share of Kodak images whose file
   switches it on, the learned centres, and encode/decode seconds of a 768×512 picture
   against ``mbt2018`` (serial context) and ``mbt2018-ckbd``, in one run, models
@@ -172,25 +173,38 @@ def main() -> None:
     full = measured(
         "full", args.qualities, "licodec-tucodec-stage1", "tucodec before its post-filter stage"
     )
+
+    def own(quality: int) -> tuple[float, float]:
+        index = results_index(full, args.qualities, quality)
+        return full["bpp"][index], full["psnr-rgb"][index]
+
+    def against_full(quality: int, bpp: float, psnr: float) -> dict[str, float]:
+        """A twin's point against its full twin at ``quality``: rate change at equal PSNR and
+        PSNR change at equal rate, read off the full curve's fit less the full model's own
+        offset from that fit there (so the comparison is local, the fit only bridges the
+        small rate difference)."""
+        fit = (full["bpp"], full["psnr-rgb"])
+        return {
+            "quality": quality,
+            "bpp": bpp,
+            "psnr-rgb": psnr,
+            "rate_vs_full_at_equal_psnr_percent": rate_at_equal_quality(*fit, bpp, psnr)
+            - rate_at_equal_quality(*fit, *own(quality)),
+            "psnr_vs_full_at_equal_rate_db": quality_at_equal_rate(*fit, bpp, psnr)
+            - quality_at_equal_rate(*fit, *own(quality)),
+        }
+
     twins = {}
     for run, what in ABLATIONS.items():
         present = [q for q in args.qualities if weights(args.runs, run, q).is_file()]
-        if args.ablation_quality not in present:
+        if not present:
             continue
         results = measured(run, present, f"licodec-tucodec-{run}", f"tucodec {what}")
-        index = results_index(results, present, args.ablation_quality)
-        bpp, psnr = results["bpp"][index], results["psnr-rgb"][index]
-        twins[run] = {
-            "what": what,
-            "bpp": bpp,
-            "psnr-rgb": psnr,
-            "rate_vs_full_at_equal_psnr_percent": rate_at_equal_quality(
-                full["bpp"], full["psnr-rgb"], bpp, psnr
-            ),
-            "psnr_vs_full_at_equal_rate_db": quality_at_equal_rate(
-                full["bpp"], full["psnr-rgb"], bpp, psnr
-            ),
-        }
+        points = [
+            against_full(q, results["bpp"][i], results["psnr-rgb"][i])
+            for i, q in enumerate(sorted(present))
+        ]
+        twins[run] = {"what": what, "points": points}
         if len(present) >= 4:  # a curve: BD-rate of the full model against this twin
             twins[run]["qualities"] = present
             twins[run]["bd_rate_full_vs_twin_psnr"] = bd_rate(
