@@ -19,34 +19,44 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from licodec.app import codec, zoo
 from licodec.app.sweep import rd_sweep
+from licodec.core.bitstream import Container
 from licodec.core.image import load_image
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
 from licodec.core.yuv import load_yuv420, rgb_to_yuv420, yuv420_to_rgb
 from licodec.models import CompressionModel
 
 
-def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
-    """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM and times."""
-    pixels, _ = load_image(path)
+def _code(
+    pixels: np.ndarray, model: CompressionModel
+) -> tuple[bytes, Container, np.ndarray, dict[str, float]]:
+    """Encode ``pixels`` to a file and decode it back, timed: ``(file bytes, its container,
+    decoded pixels, {"encoding_time", "decoding_time"})``."""
     start = time.perf_counter()
     data = codec.encode(pixels, model)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
     container = codec.read(data)
     decoded = codec.decode_pixels(container, model)
-    decode_s = time.perf_counter() - start
+    times = {"encoding_time": encode_s, "decoding_time": time.perf_counter() - start}
+    return data, container, decoded, times
+
+
+def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
+    """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM and times."""
+    pixels, _ = load_image(path)
+    data, container, decoded, times = _code(pixels, model)
     height, width = pixels.shape[:2]
     return {
         "bpp": codec.file_size_bpp(data, height, width),
         "sections-bpp": 8 * sum(len(s) for s in container.sections) / (height * width),
         "psnr-rgb": psnr_uint8(pixels, decoded),
         "ms-ssim-rgb": ms_ssim_uint8(pixels, decoded),
-        "encoding_time": encode_s,
-        "decoding_time": decode_s,
+        **times,
     }
 
 
@@ -55,18 +65,11 @@ def measure_image_yuv420(model: CompressionModel, path: Path) -> dict[str, float
     go to RGB and the decoded RGB back to 4:2:0 with the same BT.709 matrix; returns bpp
     (over luma pixels), PSNR-Y/U/V/YUV, MS-SSIM-Y and times."""
     planes = load_yuv420(path)
-    pixels = yuv420_to_rgb(planes)
-    start = time.perf_counter()
-    data = codec.encode(pixels, model)
-    encode_s = time.perf_counter() - start
-    start = time.perf_counter()
-    decoded = codec.decode_pixels(codec.read(data), model)
-    decode_s = time.perf_counter() - start
+    data, _, decoded, times = _code(yuv420_to_rgb(planes), model)
     return {
         "bpp": codec.file_size_bpp(data, planes.height, planes.width),
         **yuv_metrics(planes, rgb_to_yuv420(decoded, planes.bits)),
-        "encoding_time": encode_s,
-        "decoding_time": decode_s,
+        **times,
     }
 
 

@@ -33,7 +33,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from licodec.components.buffers import optional_state_keys
+from licodec.components.buffers import optional_state_keys, state_keys
 from licodec.components.entropy.base import TabledEntropyModel
 from licodec.components.legacy import upgrade_state
 from licodec.errors import ModelError
@@ -131,7 +131,7 @@ def derived_state_keys(model: nn.Module) -> set[str]:
     for prefix, module in model.named_modules():
         if isinstance(module, TabledEntropyModel):
             names = (*module._SIZED_BUFFERS, *getattr(module, "CONFIGURED_BUFFERS", ()))
-            keys.update(f"{prefix}.{name}" if prefix else name for name in names)
+            keys |= state_keys(prefix, names)
     return keys
 
 

@@ -3,6 +3,7 @@ state a stored file may lack (:func:`optional_state_keys`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -42,6 +43,11 @@ class DataSizedBuffers(nn.Module):
                     missing_keys.remove(prefix + name)
 
 
+def state_keys(prefix: str, names: Iterable[str]) -> set[str]:
+    """``names`` of a submodule as keys of the state dict it sits in under ``prefix``."""
+    return {f"{prefix}.{name}" if prefix else name for name in names}
+
+
 def optional_state_keys(model: nn.Module) -> set[str]:
     """State-dict keys of ``model`` that a stored file may lack: optional sized buffers, and
     the whole state of modules marked ``optional_state = True`` (e.g. a post-filter, which
@@ -49,9 +55,9 @@ def optional_state_keys(model: nn.Module) -> set[str]:
     keys = set()
     for prefix, module in model.named_modules():
         if isinstance(module, DataSizedBuffers) and module._OPTIONAL_STATE:
-            keys.update(f"{prefix}.{name}" if prefix else name for name in module._SIZED_BUFFERS)
+            keys |= state_keys(prefix, module._SIZED_BUFFERS)
         if getattr(module, "optional_state", False):
-            keys.update(f"{prefix}.{name}" if prefix else name for name in module.state_dict())
+            keys |= state_keys(prefix, module.state_dict())
     return keys
 
 
@@ -63,7 +69,7 @@ def forgive_absent_optional_modules(model: nn.Module, incompatible: Any) -> None
     for prefix, module in model.named_modules():
         if not getattr(module, "optional_state", False):
             continue
-        names = {f"{prefix}.{name}" if prefix else name for name in module.state_dict()}
+        names = state_keys(prefix, module.state_dict())
         if names <= missing:
             for name in names:
                 incompatible.missing_keys.remove(name)

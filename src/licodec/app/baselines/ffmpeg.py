@@ -132,15 +132,24 @@ class FfmpegCodec(BaselineCodec):
         if self.even_size:
             image = _pad_even(image)
         h, w = image.shape[:2]
+        conversion = ["-vf", self._scale("out"), "-pix_fmt", self.pix_fmt, "-color_range", "tv"]
+        conversion += ["-colorspace", "smpte170m", "-color_primaries", "bt709"]
+        conversion += ["-color_trc", "iec61966-2-1"]
+        raw = np.ascontiguousarray(image).tobytes()
+        return self._encode_raw(raw, "rgb24", w, h, conversion, quality)
+
+    def _encode_raw(
+        self, raw: bytes, pix_fmt: str, width: int, height: int, options: list[str], quality: float
+    ) -> bytes:
+        """One ffmpeg encode of a raw ``pix_fmt`` frame with output ``options`` before the
+        encoder's own; returns the bitstream (``BaselineError`` if empty)."""
         with tempfile.TemporaryDirectory(prefix="licodec-enc-") as tmp:
-            src = os.path.join(tmp, "input.rgb")
+            src = os.path.join(tmp, "input.raw")
             dst = os.path.join(tmp, f"output.{self.muxer}")
             with open(src, "wb") as f:
-                f.write(np.ascontiguousarray(image).tobytes())
-            args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24"]
-            args += ["-s", f"{w}x{h}", "-i", src, "-vf", self._scale("out")]
-            args += ["-pix_fmt", self.pix_fmt, "-color_range", "tv", "-colorspace", "smpte170m"]
-            args += ["-color_primaries", "bt709", "-color_trc", "iec61966-2-1"]
+                f.write(raw)
+            args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", pix_fmt]
+            args += ["-s", f"{width}x{height}", "-i", src, *options]
             args += [*self._encoder_args(quality), "-frames:v", "1", "-f", self.muxer, "-y", dst]
             _run_ffmpeg(args, self.label)
             with open(dst, "rb") as f:
@@ -149,17 +158,20 @@ class FfmpegCodec(BaselineCodec):
             raise BaselineError(f"{self.label}: encoder wrote an empty bitstream")
         return data
 
-    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
-        self.check_available()
-        ph, pw = (height + height % 2, width + width % 2) if self.even_size else (height, width)
+    def _decode_raw(self, data: bytes, options: list[str]) -> bytes:
+        """One ffmpeg decode of ``data`` to raw video with output ``options``."""
         with tempfile.TemporaryDirectory(prefix="licodec-dec-") as tmp:
             src = os.path.join(tmp, f"input.{self.muxer}")
             with open(src, "wb") as f:
                 f.write(data)
             args = ["-loglevel", "error", "-c:v", self.decoder, "-f", self.muxer, "-i", src]
-            args += ["-frames:v", "1", "-vf", self._scale("in"), "-pix_fmt", "rgb24"]
-            args += ["-f", "rawvideo", "-"]
-            raw = _run_ffmpeg(args, self.label).stdout
+            args += ["-frames:v", "1", *options, "-f", "rawvideo", "-"]
+            return _run_ffmpeg(args, self.label).stdout
+
+    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
+        self.check_available()
+        ph, pw = (height + height % 2, width + width % 2) if self.even_size else (height, width)
+        raw = self._decode_raw(data, ["-vf", self._scale("in"), "-pix_fmt", "rgb24"])
         if len(raw) != ph * pw * 3:
             raise BaselineError(
                 f"{self.label}: decoder returned {len(raw)} bytes, expected {ph}×{pw}×3"
@@ -185,20 +197,7 @@ class FfmpegCodec(BaselineCodec):
             (p.astype(np.uint16) << shift).astype(dtype).tobytes()
             for p in (padded.y, padded.u, padded.v)
         )
-        with tempfile.TemporaryDirectory(prefix="licodec-enc-") as tmp:
-            src = os.path.join(tmp, "input.yuv")
-            dst = os.path.join(tmp, f"output.{self.muxer}")
-            with open(src, "wb") as f:
-                f.write(raw)
-            args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", self.pix_fmt]
-            args += ["-s", f"{w}x{h}", "-i", src, "-color_range", "tv"]
-            args += [*self._encoder_args(quality), "-frames:v", "1", "-f", self.muxer, "-y", dst]
-            _run_ffmpeg(args, self.label)
-            with open(dst, "rb") as f:
-                data = f.read()
-        if not data:
-            raise BaselineError(f"{self.label}: encoder wrote an empty bitstream")
-        return data
+        return self._encode_raw(raw, self.pix_fmt, w, h, ["-color_range", "tv"], quality)
 
     def decode_planes(self, data: bytes, height: int, width: int, bits: int) -> YuvPlanes:
         """Decode :meth:`encode_planes`' bytes to ``bits``-bit planes of ``height``×``width``
@@ -206,13 +205,7 @@ class FfmpegCodec(BaselineCodec):
         self.check_available()
         coded = self._plane_bits()
         ph, pw = height + height % 2, width + width % 2
-        with tempfile.TemporaryDirectory(prefix="licodec-dec-") as tmp:
-            src = os.path.join(tmp, f"input.{self.muxer}")
-            with open(src, "wb") as f:
-                f.write(data)
-            args = ["-loglevel", "error", "-c:v", self.decoder, "-f", self.muxer, "-i", src]
-            args += ["-frames:v", "1", "-pix_fmt", self.pix_fmt, "-f", "rawvideo", "-"]
-            raw = _run_ffmpeg(args, self.label).stdout
+        raw = self._decode_raw(data, ["-pix_fmt", self.pix_fmt])
         samples = np.frombuffer(raw, dtype=np.uint8 if coded == 8 else np.dtype("<u2"))
         chroma = (ph // 2) * (pw // 2)
         if samples.size != ph * pw + 2 * chroma:

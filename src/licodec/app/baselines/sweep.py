@@ -56,13 +56,7 @@ def run_baseline(
         ValueError: no images, or an unknown codec name.
     """
     c = get_codec(codec) if isinstance(codec, str) else codec
-    c.check_available()
-    paths = [Path(p) for p in image_paths]
-    if not paths:
-        raise ValueError("run_baseline needs at least one image")
-    qs = [_tidy(q) for q in (c.default_qualities if qualities is None else qualities)]
-    if not qs:
-        raise ValueError("run_baseline needs at least one quality")
+    paths, qs = _inputs(c, image_paths, qualities, "run_baseline")
     images = [load_rgb(p) for p in paths]
 
     def coder_at(quality: float) -> Callable[[int], dict[str, float]]:
@@ -90,7 +84,26 @@ def run_baseline(
     }
 
 
+def _inputs(
+    c: BaselineCodec,
+    image_paths: Iterable[str | os.PathLike[str]],
+    qualities: Sequence[float] | None,
+    caller: str,
+) -> tuple[list[Path], list[float]]:
+    """The sweep's image paths and qualities (the codec's default sweep unless given), after
+    checking the codec runs here; ``ValueError`` naming ``caller`` if either is empty."""
+    c.check_available()
+    paths = [Path(p) for p in image_paths]
+    if not paths:
+        raise ValueError(f"{caller} needs at least one image")
+    qs = [_tidy(q) for q in (c.default_qualities if qualities is None else qualities)]
+    if not qs:
+        raise ValueError(f"{caller} needs at least one quality")
+    return paths, qs
+
+
 def _meta(c: BaselineCodec, paths: list[Path], order: list[float]) -> dict[str, Any]:
+    """The ``meta`` block of a sweep's results."""
     return {
         "chroma": c.chroma,
         "codec": c.name,
@@ -132,13 +145,7 @@ def run_yuv_baseline(
     c = get_codec(codec) if isinstance(codec, str) else codec
     if not isinstance(c, FfmpegCodec):
         raise BaselineError(f"{c.label} takes RGB images, not YUV planes: use hevc-420 or vvc-420")
-    c.check_available()
-    paths = [Path(p) for p in image_paths]
-    if not paths:
-        raise ValueError("run_yuv_baseline needs at least one image")
-    qs = [_tidy(q) for q in (c.default_qualities if qualities is None else qualities)]
-    if not qs:
-        raise ValueError("run_yuv_baseline needs at least one quality")
+    paths, qs = _inputs(c, image_paths, qualities, "run_yuv_baseline")
     pictures = [load_yuv420(p) for p in paths]
 
     def coder_at(quality: float) -> Callable[[int], dict[str, float]]:
