@@ -130,9 +130,16 @@ class LearnedCentreQuantizer(Quantizer):
         table = self.magnitudes()
         index = self.nearest(centred(values, offset), table)
         here = self.centre(index, table)
-        lower = (self.centre(index - 1, table) - here) / 2
-        upper = (self.centre(index + 1, table) - here) / 2
-        return Cell(lower.to(values.dtype), upper.to(values.dtype))
+        lower, upper = self.voronoi(index, table)
+        return Cell((lower - here).to(values.dtype), (upper - here).to(values.dtype))
+
+    def voronoi(self, index: Tensor, table: Tensor) -> tuple[Tensor, Tensor]:
+        """Edges of centre ``index``'s Voronoi cell relative to the mean: the midpoints
+        ``(c_{k−1} + c_k)/2`` and ``(c_k + c_{k+1})/2`` of ``table``'s centres."""
+        here = self.centre(index, table)
+        return (self.centre(index - 1, table) + here) / 2, (
+            self.centre(index + 1, table) + here
+        ) / 2
 
     def relax_rate(self, y: Tensor, offset: Tensor | None = None) -> Tensor:
         return self.relax_value(y, offset)
@@ -181,11 +188,7 @@ class LearnedCentreQuantizer(Quantizer):
     def table_edges(self, grid: int, symbols: Tensor) -> tuple[Tensor, Tensor]:
         """Voronoi edges ``(lower, upper)`` of integer ``symbols`` (float64) relative to the
         mean, from the fixed-point centres (one grid: ``grid`` is 0)."""
-        table = self.fixed_magnitudes()
-        index = symbols.round().to(torch.int64)
-        here = self.centre(index, table)
-        lower = (self.centre(index - 1, table) + here) / 2
-        return lower, (self.centre(index + 1, table) + here) / 2
+        return self.voronoi(symbols.round().to(torch.int64), self.fixed_magnitudes())
 
     def table_slack(self) -> float:
         """``max_k |c_k − k|``: how far the centres stray from the integers."""
