@@ -50,6 +50,24 @@ class ResidualBlock(_Residual):
         super().__init__(body, conv(in_ch, out_ch, 1, 1) if in_ch != out_ch else None)
 
 
+class SubsampledPointwiseConv(nn.Conv2d):
+    """A 1×1 convolution of stride ``s``, computed as the stride-1 convolution of every
+    ``s``-th row and column (the same sums).
+
+    ``[D]`` PyTorch 2.13's CPU backward of a strided 1×1 convolution on channels-last input
+    with few channels (3, 4, 8) corrupts the heap (crashes within a few training steps of
+    ``cheng2020-anchor``); its stride-1 form does not.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int) -> None:
+        super().__init__(in_ch, out_ch, 1)
+        self.subsampling = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        step = self.subsampling
+        return super().forward(x[..., ::step, ::step] if step > 1 else x)
+
+
 class ResidualBlockWithStride(_Residual):
     """Downsampling residual block with GDN; ``in_ch×H×W → out_ch×H/s×W/s``."""
 
@@ -60,7 +78,7 @@ class ResidualBlockWithStride(_Residual):
             conv(out_ch, out_ch, 3, 1),
             GDN(out_ch),
         )
-        super().__init__(body, conv(in_ch, out_ch, 1, stride))
+        super().__init__(body, SubsampledPointwiseConv(in_ch, out_ch, stride))
 
 
 class ResidualBlockUpsample(_Residual):
