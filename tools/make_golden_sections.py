@@ -65,7 +65,7 @@ def main(names: list[str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name in names or available():
         model = tiny_model(name)
-        channels = model.g_a(torch.zeros(1, 3, 64, 64)).shape[1]
+        channels = model.analyze(*model.planes_of(torch.zeros(1, 3, 64, 64))).shape[1]
         codec = model.latent_codec
         codec.calibrate([latents(channels, (8, 8), seed) for seed in range(100, 104)])
         codec.force_float = False

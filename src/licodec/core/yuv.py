@@ -24,10 +24,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
+from licodec.core.colour import CodedFormat
 from licodec.core.image import load_image
+from licodec.core.picture import Picture
 from licodec.errors import ImageInputError
 
 KR, KB = 0.2126, 0.0722
@@ -156,11 +161,16 @@ def read_y4m(path: Path | str, frame: int | None = None) -> YuvPlanes:
     return _planes(data[start : start + size], width, height, bits)
 
 
-def write_y4m(path: Path | str, planes: YuvPlanes) -> None:
-    """Write one frame as ``.y4m`` (``C420jpeg`` at 8 bits, ``C420p10`` at 10)."""
+def y4m_bytes(planes: YuvPlanes) -> bytes:
+    """One frame as a ``.y4m`` file (``C420jpeg`` at 8 bits, ``C420p10`` at 10)."""
     colour = "420jpeg" if planes.bits == 8 else "420p10"
     header = f"YUV4MPEG2 W{planes.width} H{planes.height} F25:1 Ip A1:1 C{colour}\n"
-    Path(path).write_bytes(header.encode() + b"FRAME\n" + _serialised(planes))
+    return header.encode() + b"FRAME\n" + _serialised(planes)
+
+
+def write_y4m(path: Path | str, planes: YuvPlanes) -> None:
+    """Write one frame as ``.y4m`` (:func:`y4m_bytes`)."""
+    Path(path).write_bytes(y4m_bytes(planes))
 
 
 def read_yuv(
@@ -187,17 +197,26 @@ def read_yuv(
         return _planes(handle.read(size), width, height, bits)
 
 
+def yuv_bytes(planes: YuvPlanes) -> bytes:
+    """One frame as raw ``yuv420p`` (8-bit) or ``yuv420p10le`` (10-bit)."""
+    return _serialised(planes)
+
+
 def write_yuv(path: Path | str, planes: YuvPlanes) -> None:
-    """Write one frame as raw ``yuv420p`` (8-bit) or ``yuv420p10le`` (10-bit)."""
-    Path(path).write_bytes(_serialised(planes))
+    """Write one frame as raw ``yuv420p`` / ``yuv420p10le`` (:func:`yuv_bytes`)."""
+    Path(path).write_bytes(yuv_bytes(planes))
+
+
+def _ycbcr(r: Any, g: Any, b: Any) -> tuple[Any, Any, Any]:
+    """BT.709 ``(E_Y, E_Cb, E_Cr)`` of ``E_R, E_G, E_B`` in [0, 1] (arrays or tensors)."""
+    luma = KR * r + (1 - KR - KB) * g + KB * b
+    return luma, (b - luma) / (2 * (1 - KB)), (r - luma) / (2 * (1 - KR))
 
 
 def rgb_to_yuv420(rgb: np.ndarray, bits: int = 8) -> YuvPlanes:
     """``H×W×3`` uint8 RGB → limited-range BT.709 4:2:0 (module docstring)."""
     e = rgb.astype(np.float64) / 255
-    luma = KR * e[..., 0] + (1 - KR - KB) * e[..., 1] + KB * e[..., 2]
-    cb = (e[..., 2] - luma) / (2 * (1 - KB))
-    cr = (e[..., 0] - luma) / (2 * (1 - KR))
+    luma, cb, cr = _ycbcr(e[..., 0], e[..., 1], e[..., 2])
     scale = 1 << (bits - 8)
     dtype = np.uint8 if bits == 8 else np.uint16
     peak = (1 << bits) - 1
@@ -211,6 +230,17 @@ def rgb_to_yuv420(rgb: np.ndarray, bits: int = 8) -> YuvPlanes:
         quantized(128 + 224 * _subsample(cr)),
         bits,
     )
+
+
+def rgb_to_yuv420_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training batch ``N×3×H×W`` (RGB in [0, 1], H and W even) → 8-bit 4:2:0 planes as a
+    model sees them: ``Y`` ``N×1×H×W`` and ``UV`` ``N×2×H/2×W/2``, samples / 255, rounded to
+    the 8-bit levels a file holds (the same conversion as :func:`rgb_to_yuv420`, in the
+    batch's dtype)."""
+    luma, cb, cr = _ycbcr(x[:, 0:1], x[:, 1:2], x[:, 2:3])
+    chroma = F.avg_pool2d(torch.cat([cb, cr], dim=1), 2)
+    y = torch.round(16 + 219 * luma).clamp(0, 255) / 255
+    return y, torch.round(128 + 224 * chroma).clamp(0, 255) / 255
 
 
 def _subsample(plane: np.ndarray) -> np.ndarray:
@@ -246,3 +276,38 @@ def load_yuv420(path: Path | str) -> YuvPlanes:
     if path.suffix.lower() == ".y4m":
         return read_y4m(path)
     return rgb_to_yuv420(load_image(path)[0])
+
+
+_FORMATS = {8: CodedFormat.YUV420, 10: CodedFormat.YUV420_10}
+
+
+def planes_to_picture(planes: YuvPlanes) -> Picture:
+    """The planes as a model sees them: ``Y`` ``1×1×H×W`` and ``UV`` ``1×2×⌈H/2⌉×⌈W/2⌉``,
+    float32 samples / ``2^bits − 1`` (:mod:`licodec.core.picture`)."""
+
+    def tensor(*arrays: np.ndarray) -> torch.Tensor:
+        stacked = np.stack([a.astype(np.float32) for a in arrays])
+        return torch.from_numpy(stacked).unsqueeze(0).div_(planes.peak)
+
+    return Picture((tensor(planes.y), tensor(planes.u, planes.v)), _FORMATS[planes.bits])
+
+
+def picture_to_planes(picture: Picture) -> YuvPlanes:
+    """A decoded 4:2:0 :class:`Picture` as samples (clamped, rounded half to even)."""
+    bits = {fmt: b for b, fmt in _FORMATS.items()}.get(picture.format)
+    if bits is None:
+        raise ValueError(f"a {picture.format.name} picture has no YUV 4:2:0 planes")
+    peak = (1 << bits) - 1
+    dtype = np.uint8 if bits == 8 else np.uint16
+
+    def samples(x: torch.Tensor) -> np.ndarray:
+        return (x.detach().clamp(0, 1) * peak).round_().cpu().numpy().astype(dtype)
+
+    y, uv = picture.planes
+    chroma = samples(uv[0])
+    return YuvPlanes(samples(y[0, 0]), chroma[0], chroma[1], bits)
+
+
+def is_yuv_path(path: object) -> bool:
+    """Whether ``path`` names a ``.y4m`` or raw ``.yuv`` file (by its suffix)."""
+    return isinstance(path, str | Path) and Path(path).suffix.lower() in (".y4m", ".yuv")

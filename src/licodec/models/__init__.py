@@ -2,6 +2,7 @@
 
 from licodec.models import (  # noqa: F401
     bmshj2018,
+    cca,
     cheng2020,
     lvqac,
     mbt2018,

@@ -58,6 +58,9 @@ class CompressionModel(nn.Module):
     input_format: CodedFormat = CodedFormat.RGB444
     model_flag_bits: int = 0
     side_inputs: frozenset[str] = frozenset()
+    distortion_weights: tuple[float, ...] | None = None
+    """Weights of each plane channel's MSE in the training distortion (``None``: the plain
+    mean over channels)."""
     band_pixels: int | None = 4_000_000
     """Outside training, pictures of more pixels run ``g_a``, ``g_s`` and the post-filter
     over bands of rows (:mod:`licodec.components.bands`) so memory follows the band (``[D]``:
@@ -143,9 +146,9 @@ class CompressionModel(nn.Module):
         return {"x_hat": self.synthesize(out.y_hat), "likelihoods": out.likelihoods}
 
     def analyze(self, x: Tensor) -> Tensor:
-        """``y = g_a(x)``: ``N×3×H×W → N×C×H/stride×W/stride`` (see :func:`_nhwc`), in bands
+        """``y = g_a(x)``: ``N×3×H×W → N×C×H/stride×W/stride`` (see :func:`nhwc`), in bands
         of rows for large pictures (see :attr:`band_pixels`)."""
-        run = partial(_nhwc, self.g_a)
+        run = partial(nhwc, self.g_a)
         rows = self._band_rows(x)
         if rows is None:
             return run(x)
@@ -153,13 +156,13 @@ class CompressionModel(nn.Module):
         return run_in_bands(run, x, Fraction(1, self.stride), rows, self.analysis_halo, align)
 
     def synthesize(self, y_hat: Tensor) -> Tensor:
-        """``x̂ = g_s(ŷ)``: ``N×C×h×w → N×3×h·stride×w·stride`` (see :func:`_nhwc`).
+        """``x̂ = g_s(ŷ)``: ``N×C×h×w → N×3×h·stride×w·stride`` (see :func:`nhwc`).
 
         The forward pass, :meth:`compress` and :meth:`decompress` all synthesize through
         here, so a decoded image equals the encoder's and the eval-mode forward's bit for bit
         (large pictures in the same bands of rows, see :attr:`band_pixels`).
         """
-        run = partial(_nhwc, self.g_s)
+        run = partial(nhwc, self.g_s)
         rows = self._band_rows(y_hat, self.stride)
         if rows is None:
             return run(y_hat)
@@ -170,7 +173,7 @@ class CompressionModel(nn.Module):
     def enhance(self, x_hat: Tensor) -> Tensor:
         """The post-filter on a decoded picture (``1×3×H×W``, clamped to [0, 1]), in bands of
         rows for large pictures."""
-        run = partial(_nhwc, self.post_filter)
+        run = partial(nhwc, self.post_filter)
         rows = self._band_rows(x_hat)
         if rows is not None:
             x_hat = run_in_bands(run, x_hat, Fraction(1), rows, self.post_filter_halo)
@@ -237,8 +240,7 @@ class CompressionModel(nn.Module):
         flags = 0
         if filtering:
             filtered = self.enhance(x_hat)
-            kept, gained = torch.sum((x_hat - x) ** 2), torch.sum((filtered - x) ** 2)
-            if gained * 10 ** (self.post_filter_min_gain_db / 10) <= kept and gained < kept:
+            if lowers_error(filtered, x_hat, x, self.post_filter_min_gain_db):
                 x_hat, flags = filtered, POST_FILTERED
         if not reconstruct:
             return Coded(sections, flags)
@@ -297,11 +299,20 @@ class CompressionModel(nn.Module):
         """
         self.eval()
         with single_threaded():  # activation ranges, hence units, independent of threads
-            ys = [self.analyze(pad_to_multiple(x, self.pad_multiple)).float() for x in images]
+            ys = [self._calibration_latent(x) for x in images]
             if not ys:
                 raise ValueError("calibration needs at least one image")
             self.latent_codec.calibrate(ys)
         self.latent_codec.force_float = False
+
+    def _calibration_latent(self, x: Tensor) -> Tensor:
+        """``y`` of one batch of RGB calibration crops."""
+        return self.analyze(pad_to_multiple(x, self.pad_multiple)).float()
+
+    def planes_of(self, x: Tensor) -> tuple[Tensor, ...]:
+        """An RGB training batch ``N×3×H×W`` as the planes :meth:`forward` takes (RGB models:
+        the batch itself)."""
+        return (x,)
 
     @property
     def calibrated(self) -> bool:
@@ -334,11 +345,22 @@ class CompressionModel(nn.Module):
             self.latent_codec.force_float = previous
 
 
-def _nhwc(transform: nn.Module, x: Tensor) -> Tensor:
-    """``transform(x)`` run on channels-last (NHWC) activations, returned NCHW-contiguous.
+def lowers_error(candidate: Tensor, current: Tensor, target: Tensor, min_gain_db: float) -> bool:
+    """Whether ``candidate`` has a smaller squared error to ``target`` than ``current``, by
+    ``min_gain_db`` at least (the rule for switching a decoder-side filter on)."""
+    kept, gained = torch.sum((current - target) ** 2), torch.sum((candidate - target) ** 2)
+    return bool(gained * 10 ** (min_gain_db / 10) <= kept and gained < kept)
+
+
+def nhwc(transform: nn.Module, *inputs: Tensor) -> Any:
+    """``transform(*inputs)`` run on channels-last (NHWC) activations, each output tensor
+    returned NCHW-contiguous.
 
     oneDNN's convolutions are 15–35% faster on NHWC than on NCHW on CPU (measured on the
     synthesis transforms of the context models, ``benchmarks/decode_speed.py``); one layout
     for every caller also keeps the summation order, hence the pixels, the same.
     """
-    return transform(x.contiguous(memory_format=torch.channels_last)).contiguous()
+    out = transform(*(x.contiguous(memory_format=torch.channels_last) for x in inputs))
+    if isinstance(out, tuple):
+        return tuple(t.contiguous() for t in out)
+    return out.contiguous()

@@ -111,16 +111,24 @@ def cheng_hyper_transforms(n: int) -> tuple[nn.Sequential, nn.Sequential]:
     return h_a, h_s
 
 
+def cheng_latent_codec(
+    n: int, codec: type[ContextLatentCodec], quantizer: Quantizer | None = None
+) -> HyperpriorLatentCodec:
+    """Cheng 2020's entropy model of an ``N``-channel latent: hyperprior, ``codec`` context
+    model and a ``K = 3`` Gaussian-mixture head quantizing with ``quantizer`` (default:
+    scalar rounding)."""
+    h_a, h_s = cheng_hyper_transforms(n)
+    head = MixtureHead(GaussianMixtureConditional(MIXTURE_COMPONENTS), quantizer)
+    return HyperpriorLatentCodec(
+        h_a, h_s, FactorizedLatentCodec(n, name="z"), codec(n, 2 * n, head)
+    )
+
+
 def cheng_model(
     n: int, attention: bool, codec: type[ContextLatentCodec], quantizer: Quantizer | None = None
 ) -> CompressionModel:
-    """Cheng 2020 transforms, hyperprior and a ``codec`` context model whose mixture head
-    quantizes with ``quantizer`` (default: scalar rounding)."""
-    h_a, h_s = cheng_hyper_transforms(n)
-    head = MixtureHead(GaussianMixtureConditional(MIXTURE_COMPONENTS), quantizer)
-    latent = HyperpriorLatentCodec(
-        h_a, h_s, FactorizedLatentCodec(n, name="z"), codec(n, 2 * n, head)
-    )
+    """Cheng 2020 transforms around :func:`cheng_latent_codec`."""
+    latent = cheng_latent_codec(n, codec, quantizer)
     return CompressionModel(cheng_analysis(n, attention), cheng_synthesis(n, attention), latent)
 
 

@@ -31,6 +31,7 @@ from torch.optim.lr_scheduler import MultiStepLR
 
 from licodec.app.training.config import TrainConfig
 from licodec.components.quant import Quantizer
+from licodec.core.colour import CodedFormat
 from licodec.core.metrics import ms_ssim
 from licodec.errors import ModelError
 from licodec.models import CompressionModel
@@ -103,6 +104,11 @@ class Objective:
                 if isinstance(quantizer, Quantizer):
                     quantizer.set_progress(step, steps)
 
+    def prepare(self, x: Tensor) -> tuple[Tensor, ...]:
+        """A batch of RGB training crops as the planes the model codes
+        (:meth:`CompressionModel.planes_of`: e.g. Y and UV for a 4:2:0 model)."""
+        return self.model.planes_of(x)
+
     def step(self, x: Tensor) -> dict[str, Tensor]:
         """One optimisation step on batch ``x`` (optimizers and schedulers included); returns
         the :attr:`terms`."""
@@ -153,24 +159,45 @@ def loss_lambda(config: TrainConfig, model: CompressionModel) -> float:
     return MS_SSIM_LAMBDAS[MSE_LAMBDAS.index(model.lmbda)]
 
 
+def plane_mse(
+    decoded: tuple[Tensor, ...], target: tuple[Tensor, ...], weights: tuple[float, ...] | None
+) -> Tensor:
+    """MSE of decoded planes: of a single plane and no ``weights`` the plain mean, else
+    ``Σ_c w_c·MSE_c`` over the channels of every plane in order (e.g. Y, U, V)."""
+    if weights is None and len(target) == 1:
+        return F.mse_loss(decoded[0].float(), target[0])
+    per_channel = torch.cat(
+        [((d.float() - t) ** 2).mean(dim=(0, 2, 3)) for d, t in zip(decoded, target, strict=True)]
+    )
+    if weights is None:
+        return per_channel.mean()
+    return (per_channel * per_channel.new_tensor(weights)).sum()
+
+
 def rate_distortion(
-    output: dict[str, Any], x: Tensor, lmbda: float, metric: str
+    output: dict[str, Any],
+    planes: tuple[Tensor, ...],
+    lmbda: float,
+    metric: str,
+    weights: tuple[float, ...] | None = None,
 ) -> dict[str, Tensor]:
     """Loss terms of one batch in float32: ``loss``, ``bpp``, ``mse`` and ``psnr``.
 
-    ``R`` is ``Σ −log2 p`` over every likelihood, per pixel; ``D`` is ``255²·MSE`` (MSE on
-    [0, 1] pixels) or ``1 − MS-SSIM`` (:func:`licodec.core.metrics.ms_ssim`, mean over the
-    batch); the logged PSNR is that of the batch's pooled MSE.
+    ``R`` is ``Σ −log2 p`` over every likelihood, per pixel of the first plane (luma for
+    YUV); ``D`` is ``255²·MSE`` (:func:`plane_mse` with the model's channel ``weights``) or
+    ``1 − MS-SSIM`` of an RGB batch (:func:`licodec.core.metrics.ms_ssim`, mean over the
+    batch); the logged PSNR is that of the batch's pooled (weighted) MSE. ``output["x_hat"]``
+    is a tensor (one plane) or a tuple of planes.
     """
-    n, _, height, width = x.shape
+    n, _, height, width = planes[0].shape
     bits = sum(-torch.log2(lik.float()).sum() for lik in output["likelihoods"].values())
     bpp = bits / (n * height * width)
-    x_hat = output["x_hat"].float()
-    mse = F.mse_loss(x_hat, x)
+    decoded = output["x_hat"] if isinstance(output["x_hat"], tuple) else (output["x_hat"],)
+    mse = plane_mse(decoded, planes, weights)
     if metric == "mse":
         distortion = 255**2 * mse
     else:
-        distortion = 1 - ms_ssim(x_hat, x)
+        distortion = 1 - ms_ssim(decoded[0].float(), planes[0])
     psnr = -10 * torch.log10(mse.detach().clamp_min(1e-10))  # of the batch's pooled MSE
     return {"loss": bpp + lmbda * distortion, "bpp": bpp, "mse": mse, "psnr": psnr}
 
@@ -186,6 +213,8 @@ class RateDistortion(Objective):
 
     def __init__(self, model: CompressionModel, config: TrainConfig) -> None:
         super().__init__(model, config)
+        if config.metric != "mse" and model.input_format != CodedFormat.RGB444:
+            raise ModelError(f"{model.name} trains with MSE only (MS-SSIM is of RGB batches)")
         self.lmbda = loss_lambda(config, model)
         self.parameters = list(trainable(model, config.freeze))
         optimizer = torch.optim.Adam(self.parameters, lr=config.lr)
@@ -194,9 +223,11 @@ class RateDistortion(Objective):
 
     def step(self, x: Tensor) -> dict[str, Tensor]:
         optimizer, config = self.optimizers["model"], self.config
+        planes = self.prepare(x)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
-            output = self.net(x)
-        terms = rate_distortion(output, x, self.lmbda, config.metric)
+            output = self.net(*planes)
+        weights = self.model.distortion_weights
+        terms = rate_distortion(output, planes, self.lmbda, config.metric, weights)
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         nn.utils.clip_grad_norm_(self.parameters, config.clip_grad)

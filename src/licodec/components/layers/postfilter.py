@@ -10,6 +10,7 @@ Shapes: ``B×3×H×W → B×3×H×W``.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from licodec.components.layers.conv import conv
@@ -22,16 +23,19 @@ class PostFilter(nn.Module):
     optional_state = True
     """Weights written before the filter's training stage may lack it: it loads as built."""
 
-    def __init__(self, channels: int = 16, blocks: int = 3) -> None:
+    def __init__(
+        self, channels: int = 16, blocks: int = 3, planes: int = 3, guide_planes: int = 0
+    ) -> None:
         super().__init__()
-        last = conv(channels, 3, 3, 1)
+        last = conv(channels, planes, 3, 1)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
         self.body = nn.Sequential(
-            conv(3, channels, 3, 1),
+            conv(planes + guide_planes, channels, 3, 1),
             *(ResidualBlock(channels, channels) for _ in range(blocks)),
             last,
         )
 
-    def forward(self, x_hat: Tensor) -> Tensor:
-        return x_hat + self.body(x_hat)
+    def forward(self, x_hat: Tensor, guide: Tensor | None = None) -> Tensor:
+        inputs = x_hat if guide is None else torch.cat([x_hat, guide], dim=1)
+        return x_hat + self.body(inputs)
