@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ from PIL import Image
 
 from licodec.components.entropy.coder import unsealed_streams
 from licodec.core.bitstream import Container, Flags, Header, SectionTag, pack, unpack
+from licodec.core.colour import CodedFormat, ColourMode
 from licodec.core.image import (
     DEFAULT_MAX_PIXELS,
     ImageLike,
@@ -20,8 +22,17 @@ from licodec.core.image import (
     to_pixels,
     to_tensor,
 )
-from licodec.core.picture import Coded
-from licodec.errors import BitstreamError, ModelError
+from licodec.core.picture import Coded, Picture
+from licodec.core.yuv import (
+    YuvPlanes,
+    is_yuv_path,
+    picture_to_planes,
+    planes_to_picture,
+    read_y4m,
+    rgb_to_yuv420,
+    yuv420_to_rgb,
+)
+from licodec.errors import BitstreamError, ImageInputError, ModelError
 from licodec.models import CompressionModel
 from licodec.models.identity import format_id
 
@@ -33,7 +44,7 @@ OPTIONAL_SECTIONS = frozenset({SectionTag.ICC})
 
 
 def encode(
-    image: ImageLike,
+    image: ImageLike | YuvPlanes,
     model: CompressionModel,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     frame: int | None = None,
@@ -41,26 +52,65 @@ def encode(
 ) -> bytes:
     """Compress ``image`` with ``model`` into the bytes of a ``.lic`` file.
 
-    The header's ``INTEGER_PATH`` flag records whether the entropy parameters came from the
-    model's fixed-point path (see :meth:`CompressionModel.calibrate`), and its weights id
-    which weights wrote it. The picture's ICC profile travels in an ``ICC`` section (after
-    the model's sections) unless ``strip``; ``frame`` picks one frame of a multi-frame file.
+    ``image`` is anything :func:`~licodec.core.image.read_picture` reads, or 4:2:0 planes
+    (:class:`~licodec.core.yuv.YuvPlanes`, or the path of a ``.y4m`` file); it is converted
+    to the planes the model codes (:func:`picture_of`). The header's ``INTEGER_PATH`` flag
+    records whether the entropy parameters came from the model's fixed-point path (see
+    :meth:`CompressionModel.calibrate`), and its weights id which weights wrote it. The
+    picture's ICC profile travels in an ``ICC`` section (after the model's sections) unless
+    ``strip``; ``frame`` picks one frame of a multi-frame file.
     """
-    loaded = read_picture(image, max_pixels, frame)
-    pixels, mode = loaded.pixels, loaded.mode
-    height, width = pixels.shape[:2]
+    picture, mode, icc = picture_of(image, model, max_pixels, frame)
     model.eval()
-    coded = model.compress(to_tensor(pixels))
+    coded = model.compress(picture)
     sections, tags = list(coded.sections), list(model.section_tags)
-    if loaded.icc and not strip and _is_icc(loaded.icc):
-        sections.append(loaded.icc)
+    if icc and not strip and _is_icc(icc):
+        sections.append(icc)
         tags.append(SectionTag.ICC)
     flags = Flags.INTEGER_PATH if model.integer_path else Flags.NONE
     header = Header(
-        model.name, model.quality, height, width, mode, flags, model.input_format,
-        coded.model_flags, model.weights_id,
+        model.name, model.quality, picture.height, picture.width, mode, flags,
+        model.input_format, coded.model_flags, model.weights_id,
     )  # fmt: skip
     return pack(header, sections, tags)
+
+
+def picture_of(
+    image: ImageLike | YuvPlanes,
+    model: CompressionModel,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    frame: int | None = None,
+) -> tuple[Picture, ColourMode, bytes | None]:
+    """``(picture, mode, ICC profile)``: ``image`` as the planes ``model`` codes, and how the
+    decoder returns it.
+
+    4:2:0 planes (or a ``.y4m`` path) go to a YUV model as they are and come back as planes
+    (``ColourMode.YUV``); an RGB model gets them converted to RGB
+    (:func:`~licodec.core.yuv.yuv420_to_rgb`). An RGB or grey image goes to a YUV model
+    converted by :func:`~licodec.core.yuv.rgb_to_yuv420` and comes back in its own mode.
+
+    Raises:
+        ImageInputError: unreadable or refused input (see :func:`read_picture`,
+            :func:`~licodec.core.yuv.read_y4m`), a raw ``.yuv`` path (its size is not in
+            the file: read it with :func:`~licodec.core.yuv.read_yuv`).
+        ModelError: planes of another bit depth than the model codes.
+    """
+    if is_yuv_path(image):
+        if Path(image).suffix.lower() == ".yuv":
+            raise ImageInputError(
+                f"{image}: a raw .yuv file does not say its size: pass --size WxH "
+                "(and --pix-fmt), or read it with licodec.core.yuv.read_yuv"
+            )
+        image = read_y4m(image, frame)
+    if isinstance(image, YuvPlanes):
+        check_pixels(image.height, image.width, max_pixels)
+        if model.input_format == CodedFormat.RGB444:
+            return Picture.rgb(to_tensor(yuv420_to_rgb(image))), ColourMode.RGB, None
+        return model.picture(planes_to_picture(image)), ColourMode.YUV, None
+    loaded = read_picture(image, max_pixels, frame)
+    if model.input_format == CodedFormat.RGB444:
+        return Picture.rgb(to_tensor(loaded.pixels)), loaded.mode, loaded.icc
+    return model.picture(planes_to_picture(rgb_to_yuv420(loaded.pixels))), loaded.mode, loaded.icc
 
 
 def read(data: bytes) -> Container:
@@ -71,20 +121,45 @@ def read(data: bytes) -> Container:
 def decode(
     data: bytes | Container, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> Image.Image:
-    """Decompress ``.lic`` bytes with ``model``, which must be the model that wrote them."""
+    """Decompress ``.lic`` bytes with ``model``, which must be the model that wrote them, into
+    an image (RGB, or grey for grey originals; 4:2:0 planes are converted to RGB — use
+    :func:`decode_planes` to keep them)."""
     container = data if isinstance(data, Container) else unpack(data)
     pixels = decode_pixels(container, model, max_pixels)
-    image = to_output_image(pixels, container.header.mode)
+    mode = container.header.mode
+    image = to_output_image(pixels, ColourMode.RGB if mode == ColourMode.YUV else mode)
     icc = extra_sections(container, model).get(SectionTag.ICC)
     if icc is not None:
         image.info["icc_profile"] = icc
     return image
 
 
+def decode_planes(
+    data: bytes | Container, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> YuvPlanes:
+    """The decoded picture as 4:2:0 planes: a YUV model's as decoded, an RGB model's
+    converted (:func:`~licodec.core.yuv.rgb_to_yuv420`)."""
+    container = data if isinstance(data, Container) else unpack(data)
+    picture = decode_picture(container, model, max_pixels)
+    if picture.format == CodedFormat.RGB444:
+        return rgb_to_yuv420(to_pixels(picture.tensor))
+    return picture_to_planes(picture)
+
+
 def decode_pixels(
     container: Container, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
-    """The decoded H×W×3 uint8 pixels of a parsed file, computing the entropy parameters with
+    """The decoded H×W×3 uint8 pixels of a parsed file (4:2:0 planes converted to RGB)."""
+    picture = decode_picture(container, model, max_pixels)
+    if picture.format == CodedFormat.RGB444:
+        return to_pixels(picture.tensor)
+    return yuv420_to_rgb(picture_to_planes(picture))
+
+
+def decode_picture(
+    container: Container, model: CompressionModel, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Picture:
+    """The decoded :class:`Picture` of a parsed file, computing the entropy parameters with
     the path (integer or float) that the file's flags name.
 
     Raises:
@@ -102,12 +177,11 @@ def decode_pixels(
     try:
         with model.coding_path(integer), legacy:
             coded = Coded(container.sections[: len(model.section_tags)], header.model_flags)
-            x_hat = model.decompress(coded, header.height, header.width).tensor
+            return model.decompress(coded, header.height, header.width)
     except BitstreamError:
         raise
     except (ValueError, OverflowError, RuntimeError, IndexError) as err:
         raise BitstreamError(f"corrupted section data: {err}") from err
-    return to_pixels(x_hat)
 
 
 def check_fits(container: Container, model: CompressionModel) -> None:

@@ -25,23 +25,27 @@ import torch
 from licodec.app import codec, zoo
 from licodec.app.sweep import rd_sweep
 from licodec.core.bitstream import Container
+from licodec.core.colour import CodedFormat
 from licodec.core.image import load_image
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
-from licodec.core.yuv import load_yuv420, rgb_to_yuv420, yuv420_to_rgb
-from licodec.models import CompressionModel
+from licodec.core.yuv import YuvPlanes, load_yuv420
+from licodec.models import CompressionModel, spec
 
 
 def _code(
-    pixels: np.ndarray, model: CompressionModel
-) -> tuple[bytes, Container, np.ndarray, dict[str, float]]:
-    """Encode ``pixels`` to a file and decode it back, timed: ``(file bytes, its container,
-    decoded pixels, {"encoding_time", "decoding_time"})``."""
+    source: np.ndarray | YuvPlanes, model: CompressionModel
+) -> tuple[bytes, Container, np.ndarray | YuvPlanes, dict[str, float]]:
+    """Encode ``source`` to a file and decode it back, timed: ``(file bytes, its container,
+    the decoded pixels — or planes, for planes —, {"encoding_time", "decoding_time"})``."""
     start = time.perf_counter()
-    data = codec.encode(pixels, model)
+    data = codec.encode(source, model)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
     container = codec.read(data)
-    decoded = codec.decode_pixels(container, model)
+    if isinstance(source, YuvPlanes):
+        decoded = codec.decode_planes(container, model)
+    else:
+        decoded = codec.decode_pixels(container, model)
     times = {"encoding_time": encode_s, "decoding_time": time.perf_counter() - start}
     return data, container, decoded, times
 
@@ -61,14 +65,16 @@ def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
 
 
 def measure_image_yuv420(model: CompressionModel, path: Path) -> dict[str, float]:
-    """An RGB model on a 4:2:0 picture (:func:`licodec.core.yuv.load_yuv420`): the planes
-    go to RGB and the decoded RGB back to 4:2:0 with the same BT.709 matrix; returns bpp
-    (over luma pixels), PSNR-Y/U/V/YUV, MS-SSIM-Y and times."""
+    """One 4:2:0 picture (:func:`licodec.core.yuv.load_yuv420`) through ``model``: a YUV
+    model codes the planes, an RGB model their RGB conversion, its output converted back with
+    the same BT.709 matrix (:func:`licodec.app.codec.picture_of`,
+    :func:`~licodec.app.codec.decode_planes`); returns bpp (over luma pixels),
+    PSNR-Y/U/V/YUV, MS-SSIM-Y and times."""
     planes = load_yuv420(path)
-    data, _, decoded, times = _code(yuv420_to_rgb(planes), model)
+    data, _, decoded, times = _code(planes, model)
     return {
         "bpp": codec.file_size_bpp(data, planes.height, planes.width),
-        **yuv_metrics(planes, rgb_to_yuv420(decoded, planes.bits)),
+        **yuv_metrics(planes, decoded),
         **times,
     }
 
@@ -82,7 +88,10 @@ def evaluate(
     yuv420: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model_name`` at each quality on ``images``; CompressAI JSON layout. With
-    ``yuv420`` the pictures are 4:2:0 and the metrics YUV ones (:func:`measure_image_yuv420`)."""
+    ``yuv420`` (always for a YUV model) the pictures are 4:2:0 and the metrics YUV ones
+    (:func:`measure_image_yuv420`)."""
+    rgb_model = spec(model_name).input_format == CodedFormat.RGB444
+    yuv420 = yuv420 or not rgb_model
     measure = measure_image_yuv420 if yuv420 else measure_image
 
     def coder_at(quality: int) -> Callable[[Path], dict[str, float]]:
@@ -98,7 +107,13 @@ def evaluate(
         "description": (
             f"licodec {model_name}, real .lic files (bpp = file bytes·8/pixels), "
             f"CPU, {torch.get_num_threads()} threads"
-            + ("; 4:2:0 pictures through RGB (BT.709 limited range both ways)" if yuv420 else "")
+            + (
+                "; 4:2:0 pictures through RGB (BT.709 limited range both ways)"
+                if yuv420 and rgb_model
+                else "; 4:2:0 pictures coded as planes"
+                if yuv420
+                else ""
+            )
         ),
         "meta": {
             "qualities": order,

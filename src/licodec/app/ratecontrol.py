@@ -17,6 +17,7 @@ from pathlib import Path
 
 from licodec.app import codec, zoo
 from licodec.core.image import DEFAULT_MAX_PIXELS, ImageLike, open_image, open_image_bytes
+from licodec.core.yuv import is_yuv_path
 from licodec.errors import BudgetError, ModelError
 from licodec.models import CompressionModel
 
@@ -62,7 +63,7 @@ def encode_within(
     candidates = sorted(set(zoo.shipped_qualities(model) if qualities is None else qualities))
     if not candidates:
         raise ModelError(f"no qualities of {model!r} to choose from: none ship with weights")
-    if isinstance(image, str | os.PathLike):
+    if isinstance(image, str | os.PathLike) and not is_yuv_path(image):
         image = open_image(Path(image), max_pixels)  # decode once, not once per candidate
     elif isinstance(image, bytes | bytearray | memoryview):
         image = open_image_bytes(bytes(image), max_pixels)

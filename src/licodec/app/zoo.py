@@ -23,6 +23,8 @@ from licodec.models.registry import registered_config
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_MODEL = "mbt2018-mean"
+DEFAULT_YUV_MODEL = "cca-yuv420"
+"""The model ``licodec encode`` uses for ``.y4m`` / ``.yuv`` input."""
 
 
 def weights_filename(model: str, quality: int) -> str:

@@ -3,7 +3,9 @@
 The default output is ``IN.decoded.png`` beside the input, so decoding never lands on the
 original picture (``photo.png`` → ``photo.lic`` → ``photo.decoded.png``); an existing output
 is replaced only with ``-f/--force``. ``-`` reads the file from standard input; ``-o -``
-writes a PNG to standard output. The image format follows the output's suffix.
+writes a PNG to standard output. The image format follows the output's suffix; ``.y4m`` and
+``.yuv`` (raw ``yuv420p`` / ``yuv420p10le``) write 4:2:0 planes — a YUV model's as decoded,
+an RGB model's converted (BT.709, :mod:`licodec.core.yuv`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from PIL import Image
 from licodec.app import codec, zoo
 from licodec.core.files import STDIO, OutputPathError, is_stream, read_input, write_output
 from licodec.core.image import DEFAULT_MAX_PIXELS
+from licodec.core.yuv import y4m_bytes, yuv_bytes
 from licodec.errors import ImageInputError
 
 DEFAULT_SUFFIX = ".decoded.png"
+PLANE_WRITERS = {".y4m": y4m_bytes, ".yuv": yuv_bytes}
+"""Output suffixes written as 4:2:0 planes."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,6 +60,8 @@ def output_format(output: str) -> str:
     if Path(output).is_dir():
         raise OutputPathError(f"cannot write {output}: it is a directory")
     suffix = Path(output).suffix.lower()
+    if suffix in PLANE_WRITERS:
+        return suffix
     name = Image.registered_extensions().get(suffix)
     if name is None or name not in Image.SAVE:
         raise ImageInputError(
@@ -74,13 +81,20 @@ def run(args: argparse.Namespace) -> int:
     header = container.header
     model = zoo.load_model(header.model, header.quality, args.weights)
     start = time.perf_counter()
-    image = codec.decode(container, model, args.max_pixels)
-    seconds = time.perf_counter() - start
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format)
+    if image_format in PLANE_WRITERS:
+        planes = codec.decode_planes(container, model, args.max_pixels)
+        seconds = time.perf_counter() - start
+        buffer = io.BytesIO(PLANE_WRITERS[image_format](planes))
+        described = f"{planes.width}x{planes.height} YUV 4:2:0 {planes.bits}-bit"
+    else:
+        image = codec.decode(container, model, args.max_pixels)
+        seconds = time.perf_counter() - start
+        buffer = io.BytesIO()
+        image.save(buffer, format=image_format)
+        described = f"{image.width}x{image.height} {image.mode}"
     write_output(output, lambda handle: handle.write(buffer.getvalue()), args.force)
     print(
-        f"{args.input} -> {output}: {image.width}x{image.height} {image.mode}, {seconds:.2f} s",
+        f"{args.input} -> {output}: {described}, {seconds:.2f} s",
         file=sys.stderr if output == STDIO else sys.stdout,
     )
     return 0

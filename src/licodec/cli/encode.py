@@ -1,5 +1,8 @@
 """``licodec encode IN -o OUT.lic``: compress an image into a real file.
 
+4:2:0 inputs — ``.y4m`` (``--frame N`` picks a frame of several) or raw ``.yuv`` (``--size
+WxH``, ``--pix-fmt``) — are coded by the zoo's YUV model unless ``--model`` names another.
+
 The default output is ``IN.lic`` beside the input; an existing output is replaced only with
 ``-f/--force``. ``-`` reads the image from standard input, ``-o -`` writes the file to
 standard output.
@@ -18,6 +21,7 @@ from licodec.app import codec, ratecontrol, zoo
 from licodec.core.bitstream import unpack
 from licodec.core.files import STDIO, OutputExistsError, read_input, write_output
 from licodec.core.image import DEFAULT_MAX_PIXELS, load_image, open_image_bytes
+from licodec.core.yuv import PIX_FMTS, YuvPlanes, is_yuv_path, read_y4m, read_yuv
 from licodec.errors import ImageInputError, ModelError
 
 
@@ -41,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--weights", type=Path, help=".safetensors weights for the model")
     parser.add_argument("--frame", type=int, help="frame to code of a multi-frame input")
+    parser.add_argument("--size", type=_size, help="WxH of a raw .yuv input")
+    parser.add_argument(
+        "--pix-fmt", choices=sorted(PIX_FMTS), default="yuv420p", help="layout of a raw .yuv"
+    )
     parser.add_argument("--strip", action="store_true", help="drop the ICC profile")
     parser.add_argument(
         "--no-post-filter",
@@ -61,25 +69,33 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None and args.input == STDIO:
         raise ImageInputError("encoding standard input needs -o OUTPUT (or -o - for stdout)")
     output = args.output or str(Path(args.input).with_suffix(".lic"))
+    yuv = is_yuv_path(args.input)
+    default = zoo.DEFAULT_YUV_MODEL if yuv else zoo.DEFAULT_MODEL
+    if args.size is not None and not args.input.lower().endswith(".yuv"):
+        raise ImageInputError("--size is for raw .yuv input")
     if args.max_bytes is None and args.max_bpp is None:
-        model = zoo.load_model(args.model, args.quality, args.weights)
+        model_name = args.model or (None if args.weights is not None else default)
+        model = zoo.load_model(model_name, args.quality, args.weights)
         model.try_post_filter = not args.no_post_filter
         _check_output(output, args.force)
-        source = _source(args.input)
+        source = _source(args)
         start = time.perf_counter()
         data = codec.encode(source, model, args.max_pixels, args.frame, args.strip)
     else:  # several encodes; the time includes loading each model
         if args.weights is not None:
             raise ModelError("--max-bytes and --max-bpp pick a shipped quality: drop --weights")
         _check_output(output, args.force)
-        source = _source(args.input)
+        source = _source(args)
         start = time.perf_counter()
         budget = args.max_bytes
         if budget is None:
-            height, width = load_image(source, args.max_pixels)[0].shape[:2]
+            if isinstance(source, YuvPlanes):
+                height, width = source.height, source.width
+            else:
+                height, width = load_image(source, args.max_pixels)[0].shape[:2]
             budget = ratecontrol.bytes_for_bpp(args.max_bpp, height, width)
         data, _ = ratecontrol.encode_within(
-            source, budget, args.model or zoo.DEFAULT_MODEL, max_pixels=args.max_pixels
+            source, budget, args.model or default, max_pixels=args.max_pixels
         )
     seconds = time.perf_counter() - start
     write_output(output, lambda handle: handle.write(data), args.force)
@@ -99,6 +115,27 @@ def _check_output(output: str, force: bool) -> None:
         raise OutputExistsError(f"{output} exists: pass -f/--force to replace it")
 
 
-def _source(name: str) -> Path | Image.Image:
-    """The input image: a path, or the decoded bytes of standard input."""
-    return open_image_bytes(read_input(name)) if name == STDIO else Path(name)
+def _source(args: argparse.Namespace) -> Path | Image.Image | YuvPlanes:
+    """The input picture: a path, the decoded bytes of standard input, or the planes of a
+    ``.y4m`` / ``.yuv`` file."""
+    name = args.input
+    if name == STDIO:
+        return open_image_bytes(read_input(name))
+    if name.lower().endswith(".y4m"):
+        return read_y4m(name, args.frame)
+    if name.lower().endswith(".yuv"):
+        if args.size is None:
+            raise ImageInputError(f"{name}: a raw .yuv input needs --size WxH (and --pix-fmt)")
+        return read_yuv(name, *args.size, args.pix_fmt, args.frame)
+    return Path(name)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``"WxH"`` → ``(W, H)``."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size is WxH, e.g. 768x512, got {text!r}") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return width, height

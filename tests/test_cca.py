@@ -1,0 +1,205 @@
+"""The cross-component YUV 4:2:0 codec: its layers, files, flags, integer path and training
+seam."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_image
+from PIL import Image
+from test_context_models import kodak
+from test_integer_path import assert_decodes_identically_everywhere, latents
+
+from licodec.app import codec
+from licodec.app.evaluate import measure_image_yuv420
+from licodec.app.training import TrainConfig
+from licodec.app.training.objectives import RateDistortion, plane_mse
+from licodec.components.layers.cross_component import (
+    CrossComponentEnhancement,
+    InformationGuide,
+)
+from licodec.core.bitstream import unpack
+from licodec.core.colour import CodedFormat, ColourMode
+from licodec.core.picture import Picture
+from licodec.core.yuv import (
+    YuvPlanes,
+    picture_to_planes,
+    planes_to_picture,
+    rgb_to_yuv420,
+    rgb_to_yuv420_batch,
+    write_y4m,
+)
+from licodec.errors import BitstreamError, ModelError
+from licodec.models import CompressionModel, build
+from licodec.models.cca import ENHANCE_UV, ENHANCE_Y
+
+
+def loud_cca(**overrides) -> CompressionModel:
+    """A small seeded cca-yuv420 whose latents and scales are a few units wide, calibrated."""
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 2, n=16, m=16, **overrides).eval()
+    y_codec = model.latent_codec.y_codec
+    with torch.no_grad():
+        model.g_a.fusion[0].weight.mul_(30)
+        model.g_a.fusion[0].bias.mul_(30)
+        y_codec.entropy_parameters[-1].bias[y_codec.head.scale_slice(y_codec.channels)] = 2.0
+    model.update()
+    model.calibrate([torch.from_numpy(random_image(64, 64, seed)).permute(2, 0, 1)[None] / 255
+                     for seed in range(3)])  # fmt: skip
+    return model
+
+
+@pytest.fixture(scope="module")
+def cca() -> CompressionModel:
+    return loud_cca()
+
+
+def planes(height: int, width: int, seed: int = 0) -> YuvPlanes:
+    return rgb_to_yuv420(random_image(height, width, seed))
+
+
+def test_igu_attention_is_a_distribution_over_the_four_luma_subimages() -> None:
+    torch.manual_seed(0)
+    guide = InformationGuide(8)
+    y, uv = torch.rand(2, 1, 16, 16), torch.rand(2, 2, 8, 8)
+    fy, fuv = torch.randn(2, 8, 8, 8), torch.randn(2, 8, 8, 8)
+    fy_out, fuv_out, attention = guide(y, uv, fy, fuv)
+    assert attention.shape == (2, 4, 8, 8)
+    assert torch.allclose(attention.sum(dim=1), torch.ones(2, 8, 8))
+    assert torch.equal(fy_out, fy)  # one-way: luma is not changed
+    changed_luma = y.clone()
+    changed_luma[:, :, 0::2, 0::2] += 0.5  # sub-image 0 only
+    assert not torch.allclose(guide(changed_luma, uv, fy, fuv)[1], fuv_out)
+    two_way = InformationGuide(8, bidirectional=True)
+    assert not torch.equal(two_way(y, uv, fy, fuv)[0], fy)
+
+
+def test_acem_starts_as_the_identity_and_chroma_follows_the_luma() -> None:
+    torch.manual_seed(0)
+    acem = CrossComponentEnhancement()
+    y, uv = torch.rand(1, 1, 15, 17), torch.rand(1, 2, 8, 9)  # odd luma: padded inside
+    assert torch.equal(acem.enhance_luma(y), y)
+    assert torch.equal(acem.enhance_chroma(y, uv), uv)
+    with torch.no_grad():
+        acem.chroma.body[-1].weight.normal_(0, 0.1)
+    assert not torch.equal(acem.enhance_chroma(y, uv), acem.enhance_chroma(y * 0.5, uv))
+
+
+def test_forward_gives_both_planes_and_the_training_loss_weights_luma() -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 1, n=16, m=16)
+    y, uv = rgb_to_yuv420_batch(kodak(64, 128))
+    assert y.shape == (1, 1, 64, 128) and uv.shape == (1, 2, 32, 64)
+    out = model.train()(y, uv)
+    assert [p.shape for p in out["x_hat"]] == [y.shape, uv.shape]
+    assert set(out["likelihoods"]) == {"y", "z"}
+    decoded = (y + 0.1, uv)  # an error in luma only
+    assert torch.isclose(
+        plane_mse(decoded, (y, uv), model.distortion_weights), torch.tensor(0.0075)
+    )
+    assert model.distortion_weights == (0.75, 0.125, 0.125)
+
+
+def test_the_rate_distortion_objective_trains_on_planes(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 1, n=16, m=16).train()
+    config = TrainConfig(model="cca-yuv420", quality=1, data=tmp_path, out=tmp_path, lr=1e-3)
+    objective = RateDistortion(model, config)
+    x = kodak(64, 64).repeat(2, 1, 1, 1)
+    first, *_, last = [objective.step(x) for _ in range(4)]
+    assert float(last["loss"]) < float(first["loss"])
+    with pytest.raises(ModelError, match="MSE only"):
+        RateDistortion(model, TrainConfig(model="cca-yuv420", quality=1, data=tmp_path,
+                                          out=tmp_path, metric="ms-ssim"))  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [(64, 64), (37, 53)])
+def test_files_decode_to_the_encoders_reconstruction(cca, size) -> None:
+    source = planes(*size, seed=1)
+    data = codec.encode(source, cca)
+    header = unpack(data).header
+    assert (header.format, header.mode) == (CodedFormat.YUV420, ColourMode.YUV)
+    decoded = codec.decode_planes(data, cca)
+    expected = cca.compress(planes_to_picture(source), reconstruct=True).reconstruction
+    reference = picture_to_planes(expected)
+    for a, b in zip((decoded.y, decoded.u, decoded.v), (reference.y, reference.u, reference.v),
+                    strict=True):  # fmt: skip
+        assert np.array_equal(a, b)
+    assert decoded.y.shape == size and decoded.u.shape == (-(-size[0] // 2), -(-size[1] // 2))
+
+
+def test_files_decode_identically_in_any_setting(cca) -> None:
+    source = rgb_to_yuv420((kodak(64, 128)[0].permute(1, 2, 0) * 255).round().byte().numpy())
+    data = codec.encode(source, cca)
+    assert torch.any(latents(cca, data) != 0)
+    other = codec.encode(planes(64, 128, seed=8), cca)
+    assert_decodes_identically_everywhere(cca, source, data, other)
+
+
+def test_enhancement_flags_are_set_only_where_each_half_helps(cca, monkeypatch) -> None:
+    source = planes(64, 64, seed=2)
+    assert unpack(codec.encode(source, cca)).header.model_flags == 0  # identity: no gain
+    target = planes_to_picture(source).planes
+    plain = codec.decode_planes(codec.encode(source, cca), cca)
+    acem = cca.enhancement
+    monkeypatch.setattr(acem, "enhance_luma", lambda y: target[0].clone())  # perfect luma
+    data = codec.encode(source, cca)
+    assert unpack(data).header.model_flags == ENHANCE_Y
+    decoded = codec.decode_planes(data, cca)
+    assert np.array_equal(decoded.y, source.y) and np.array_equal(decoded.u, plain.u)
+    worse = lambda y, uv: 2 * uv - target[1]  # noqa: E731 - twice as far (clamped: no nearer)
+    monkeypatch.setattr(acem, "enhance_chroma", worse)
+    assert unpack(codec.encode(source, cca)).header.model_flags == ENHANCE_Y
+    monkeypatch.setattr(acem, "enhance_chroma", lambda y, uv: target[1].clone())
+    data = codec.encode(source, cca)
+    assert unpack(data).header.model_flags == ENHANCE_Y | ENHANCE_UV
+    assert np.array_equal(codec.decode_planes(data, cca).v, source.v)
+    cca.try_post_filter = False
+    try:
+        assert unpack(codec.encode(source, cca)).header.model_flags == 0
+    finally:
+        del cca.try_post_filter
+    with pytest.raises(BitstreamError, match="model flags 0x04"):
+        cca.check_model_flags(0x04)
+    assert build("cca-yuv420", 1, n=16, m=16, acem=0).model_flag_bits == 0
+
+
+def test_rgb_input_is_converted_and_returned_as_rgb(cca, tmp_path) -> None:
+    pixels = random_image(48, 80, seed=4)
+    data = codec.encode(pixels, cca)
+    assert unpack(data).header.mode == ColourMode.RGB
+    image = codec.decode(data, cca)
+    assert image.mode == "RGB" and image.size == (80, 48)
+    y4m = tmp_path / "p.y4m"
+    write_y4m(y4m, rgb_to_yuv420(pixels))
+    assert codec.encode(y4m, cca) == codec.encode(rgb_to_yuv420(pixels), cca)
+
+
+def test_planes_of_another_depth_or_format_are_refused(cca) -> None:
+    ten = YuvPlanes(*(np.zeros(s, np.uint16) for s in ((8, 8), (4, 4), (4, 4))), bits=10)
+    with pytest.raises(ModelError, match="codes YUV420 pictures, got YUV420_10"):
+        codec.encode(ten, cca)
+    with pytest.raises(ModelError, match="codes YUV420 pictures, got RGB444"):
+        cca.compress(Picture.rgb(torch.rand(1, 3, 8, 8)))
+    with pytest.raises(Exception, match="raw .yuv file does not say its size"):
+        codec.encode("clip.yuv", cca)
+
+
+def test_an_rgb_models_file_decodes_to_planes_too() -> None:
+    torch.manual_seed(0)
+    rgb = build("bmshj2018-factorized", 1).eval()
+    source = planes(32, 48, seed=6)
+    data = codec.encode(source, rgb)
+    assert unpack(data).header.format == CodedFormat.RGB444
+    decoded = codec.decode_planes(data, rgb)
+    assert decoded.y.shape == (32, 48) and decoded.bits == 8
+
+
+def test_yuv_models_are_evaluated_on_their_planes(cca, tmp_path) -> None:
+    path = tmp_path / "p.png"
+    Image.fromarray(random_image(64, 64, seed=7)).save(path)
+    row = measure_image_yuv420(cca, path)
+    assert {"bpp", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv", "ms-ssim-y"} <= set(row)
+    data = codec.encode(rgb_to_yuv420(random_image(64, 64, seed=7)), cca)
+    assert row["bpp"] == pytest.approx(8 * len(data) / 64**2)
