@@ -11,10 +11,12 @@ from PIL import Image
 from test_context_models import kodak
 from test_integer_path import assert_decodes_identically_everywhere, latents
 
-from licodec.app import codec
+from licodec.app import codec, zoo
 from licodec.app.evaluate import measure_image_yuv420
 from licodec.app.training import TrainConfig
 from licodec.app.training.objectives import RateDistortion, plane_mse
+from licodec.app.weights import export_weights
+from licodec.cli.main import main
 from licodec.components.layers.cross_component import (
     CrossComponentEnhancement,
     InformationGuide,
@@ -26,9 +28,12 @@ from licodec.core.yuv import (
     YuvPlanes,
     picture_to_planes,
     planes_to_picture,
+    read_y4m,
+    read_yuv,
     rgb_to_yuv420,
     rgb_to_yuv420_batch,
     write_y4m,
+    y4m_bytes,
 )
 from licodec.errors import BitstreamError, ModelError
 from licodec.models import CompressionModel, build
@@ -203,3 +208,53 @@ def test_yuv_models_are_evaluated_on_their_planes(cca, tmp_path) -> None:
     assert {"bpp", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv", "ms-ssim-y"} <= set(row)
     data = codec.encode(rgb_to_yuv420(random_image(64, 64, seed=7)), cca)
     assert row["bpp"] == pytest.approx(8 * len(data) / 64**2)
+
+
+@pytest.fixture(scope="module")
+def cca_weights(cca, tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("weights") / "cca-yuv420-q2.safetensors"
+    export_weights(cca, path, {"model_config": cca.config})
+    return str(path)
+
+
+def test_cli_codes_y4m_and_yuv_and_writes_planes_by_suffix(cca_weights, tmp_path) -> None:
+    source = planes(40, 56, seed=9)
+    y4m, raw = tmp_path / "in.y4m", tmp_path / "in.yuv"
+    write_y4m(y4m, source)
+    raw.write_bytes(y4m_bytes(source).split(b"FRAME\n", 1)[1])
+    lic, lic_raw = tmp_path / "a.lic", tmp_path / "b.lic"
+    assert main(["encode", str(y4m), "-o", str(lic), "--weights", cca_weights]) == 0
+    argv = ["encode", str(raw), "-o", str(lic_raw), "--size", "56x40", "--weights", cca_weights]
+    assert main(argv) == 0
+    assert lic.read_bytes() == lic_raw.read_bytes()
+    model = zoo.load_model(None, None, cca_weights)
+    expected = codec.decode_planes(lic.read_bytes(), model)
+    for suffix, reader in ((".y4m", read_y4m), (".yuv", lambda p: read_yuv(p, 56, 40))):
+        out = tmp_path / f"out{suffix}"
+        assert main(["decode", str(lic), "-o", str(out), "--weights", cca_weights]) == 0
+        decoded = reader(out)
+        assert all(np.array_equal(getattr(decoded, c), getattr(expected, c)) for c in "yuv")
+    png = tmp_path / "out.png"
+    assert main(["decode", str(lic), "-o", str(png), "--weights", cca_weights]) == 0
+    assert Image.open(png).mode == "RGB"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["in.yuv"], "needs --size WxH"),
+        (["in.yuv", "--size", "56x41"], "not a whole number of 56x41"),
+        (["in.yuv", "--size", "56"], "size is WxH"),
+        (["bad.y4m"], "4:2:2"),
+        (["in.png", "--size", "56x40"], "--size is for raw .yuv"),
+    ],
+)
+def test_cli_refuses_bad_yuv_input_in_one_line(cca_weights, tmp_path, capsys, argv, message):
+    source = planes(40, 56, seed=9)
+    (tmp_path / "in.yuv").write_bytes(y4m_bytes(source).split(b"FRAME\n", 1)[1])
+    (tmp_path / "bad.y4m").write_bytes(b"YUV4MPEG2 W4 H4 C422\nFRAME\n" + bytes(32))
+    Image.fromarray(random_image(40, 56)).save(tmp_path / "in.png")
+    argv = [str(tmp_path / argv[0]), *argv[1:]]
+    code = main(["encode", *argv, "-o", str(tmp_path / "x.lic"), "--weights", cca_weights])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--weights", type=Path, help=".safetensors weights for the model")
     parser.add_argument("--frame", type=int, help="frame to code of a multi-frame input")
-    parser.add_argument("--size", type=_size, help="WxH of a raw .yuv input")
+    parser.add_argument("--size", help="WxH of a raw .yuv input")
     parser.add_argument(
         "--pix-fmt", choices=sorted(PIX_FMTS), default="yuv420p", help="layout of a raw .yuv"
     )
@@ -126,16 +126,20 @@ def _source(args: argparse.Namespace) -> Path | Image.Image | YuvPlanes:
     if name.lower().endswith(".yuv"):
         if args.size is None:
             raise ImageInputError(f"{name}: a raw .yuv input needs --size WxH (and --pix-fmt)")
-        return read_yuv(name, *args.size, args.pix_fmt, args.frame)
+        return read_yuv(name, *_size(args.size), args.pix_fmt, args.frame)
     return Path(name)
 
 
 def _size(text: str) -> tuple[int, int]:
-    """``"WxH"`` → ``(W, H)``."""
+    """``"WxH"`` → ``(W, H)``.
+
+    Raises:
+        ImageInputError: not two positive integers joined by ``x``.
+    """
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"size is WxH, e.g. 768x512, got {text!r}") from None
+        raise ImageInputError(f"--size is WxH, e.g. 768x512, got {text!r}") from None
     if width < 1 or height < 1:
-        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+        raise ImageInputError(f"--size must be positive, got {text!r}")
     return width, height
