@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from licodec.app import codec, zoo
+from licodec.app import zoo
 from licodec.app.calibration import calibrate_weights, calibration_crops
 from licodec.app.evaluate import measure_image
 from licodec.app.report import bd_rate, ms_ssim_to_db, rate_at_equal_quality
 from licodec.app.sweep import rd_sweep
+from licodec.app.timing import best_times
 from licodec.core.files import list_images
 from licodec.core.image import load_image, pad_to_multiple, to_tensor
 from licodec.models import CompressionModel
@@ -190,22 +190,7 @@ def timing(
     models = {
         v: zoo.load_model(None, None, weights_path(runs, backbone, v, v, quality)) for v in variants
     }
-    pictures = [load_image(path)[0] for path in images]
-    best = {
-        v: {"encode_s": [np.inf] * len(images), "decode_s": [np.inf] * len(images)}
-        for v in variants
-    }
-    for _ in range(repeats):
-        for i, pixels in enumerate(pictures):
-            for variant, model in models.items():
-                start = time.perf_counter()
-                data = codec.encode(pixels, model)
-                middle = time.perf_counter()
-                codec.decode_pixels(codec.read(data), model)
-                end = time.perf_counter()
-                row = best[variant]
-                row["encode_s"][i] = min(row["encode_s"][i], middle - start)
-                row["decode_s"][i] = min(row["decode_s"][i], end - middle)
+    best = best_times(models, [load_image(path)[0] for path in images], repeats)
     totals = {v: {k: float(sum(t)) for k, t in row.items()} for v, row in best.items()}
     for row in totals.values():
         row["encode_vs_scalar"] = row["encode_s"] / totals["scalar"]["encode_s"]

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from licodec.app.report import (
     rate_at_equal_quality,
 )
 from licodec.app.sweep import rd_sweep
+from licodec.app.timing import best_times
 from licodec.core.bitstream import unpack
 from licodec.core.files import list_images
 from licodec.core.image import load_image
@@ -114,17 +114,8 @@ def flagged_share(model: CompressionModel, images: list[Path]) -> float:
 
 def timing(models: dict[str, CompressionModel], image: Path, repeats: int) -> dict[str, Any]:
     """Best-of-``repeats`` encode and decode seconds of each model on ``image``, interleaved."""
-    pixels = load_image(image)[0]
-    best = {name: [np.inf, np.inf] for name in models}
-    for _ in range(repeats):
-        for name, model in models.items():
-            start = time.perf_counter()
-            data = codec.encode(pixels, model)
-            middle = time.perf_counter()
-            codec.decode_pixels(codec.read(data), model)
-            end = time.perf_counter()
-            best[name] = [min(best[name][0], middle - start), min(best[name][1], end - middle)]
-    rows: dict[str, Any] = {n: {"encode_s": e, "decode_s": d} for n, (e, d) in best.items()}
+    best = best_times(models, [load_image(image)[0]], repeats)
+    rows: dict[str, Any] = {n: {k: t[0] for k, t in row.items()} for n, row in best.items()}
     for row in rows.values():
         for anchor in ("mbt2018", "mbt2018-ckbd"):
             row[f"encode_vs_{anchor}"] = row["encode_s"] / rows[anchor]["encode_s"]

@@ -32,7 +32,7 @@ from licodec.core.yuv import YuvPlanes, load_yuv420
 from licodec.models import CompressionModel, spec
 
 
-def _code(
+def code_timed(
     source: np.ndarray | YuvPlanes, model: CompressionModel
 ) -> tuple[bytes, Container, np.ndarray | YuvPlanes, dict[str, float]]:
     """Encode ``source`` to a file and decode it back, timed: ``(file bytes, its container,
@@ -53,7 +53,7 @@ def _code(
 def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
     """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM and times."""
     pixels, _ = load_image(path)
-    data, container, decoded, times = _code(pixels, model)
+    data, container, decoded, times = code_timed(pixels, model)
     height, width = pixels.shape[:2]
     return {
         "bpp": codec.file_size_bpp(data, height, width),
@@ -71,7 +71,7 @@ def measure_image_yuv420(model: CompressionModel, path: Path) -> dict[str, float
     :func:`~licodec.app.codec.decode_planes`); returns bpp (over luma pixels),
     PSNR-Y/U/V/YUV, MS-SSIM-Y and times."""
     planes = load_yuv420(path)
-    data, _, decoded, times = _code(planes, model)
+    data, _, decoded, times = code_timed(planes, model)
     return {
         "bpp": codec.file_size_bpp(data, planes.height, planes.width),
         **yuv_metrics(planes, decoded),
