@@ -239,16 +239,25 @@ def test_baseline_cli_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[
 # --------------------------------------------------------------------------- YUV 4:2:0 planes
 
 
-@pytest.mark.parametrize(("codec_name", "bits"), [("hevc-420", 8), ("vvc-420", 8), ("vvc-420", 10)])
-def test_yuv_planes_are_coded_as_they_are(codec_name: str, bits: int) -> None:
+@pytest.mark.parametrize(
+    ("codec_name", "bits", "fine", "coarse"),
+    [
+        ("hevc-420", 8, 22, 40),
+        ("vvc-420", 8, 22, 40),
+        ("vvc-420", 10, 22, 40),
+        ("jpeg-420", 8, 2, 10),
+        ("av1-420", 8, 16, 40),
+    ],
+)
+def test_yuv_planes_are_coded_as_they_are(codec_name: str, bits: int, fine: int, coarse: int):
     picture = rgb_to_yuv420(smooth_image(37, 51, seed=4), bits=bits)
     codec = get_codec(codec_name)
-    data = codec.encode_planes(picture, 22)
+    data = codec.encode_planes(picture, fine)
     decoded = codec.decode_planes(data, picture.height, picture.width, bits)
     assert decoded.y.shape == picture.y.shape and decoded.bits == bits
     scores = yuv_metrics(picture, decoded)
     assert scores["psnr-y"] > 38 and scores["psnr-u"] > 38  # no colour conversion in between
-    assert len(codec.encode_planes(picture, 40)) < len(data)
+    assert len(codec.encode_planes(picture, coarse)) < len(data)
 
 
 def test_yuv_sweep_reports_yuv_metrics_and_refuses_rgb_only_codecs(tmp_path: Path) -> None:

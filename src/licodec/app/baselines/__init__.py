@@ -15,6 +15,8 @@ jpegxl         libjxl (imagecodecs)               4:4:4 XYB   quality 0–100 (�
 hevc-444       x265 through ffmpeg, all-intra     4:4:4 8b    QP
 hevc-420       x265 through ffmpeg, all-intra     4:2:0 8b    QP
 vvc-420        vvenc through ffmpeg, intra        4:2:0 10b   QP
+jpeg-420       ffmpeg mjpeg (4:2:0 planes)        4:2:0       qscale 2–31
+av1-420        libaom still picture via ffmpeg    4:2:0 8b    CRF 0–63
 =============  =================================  ==========  ==================================
 
 HEVC and VVC use the static ffmpeg shipped by ``imageio-ffmpeg``. The RGB → Y'CbCr conversion
@@ -27,9 +29,10 @@ intra picture, no container, x265's version SEI disabled). Images with an odd si
 by edge replication to even size for 4:2:0 coding and cropped after decoding. Encoding and
 decoding times of the ffmpeg codecs include process start-up and colour conversion.
 
-``hevc-420`` and ``vvc-420`` also code YUV 4:2:0 planes directly (``run_yuv_baseline``,
-``licodec baseline --yuv420``): no colour conversion on either side, samples shifted to the
-codec's depth and back by rounding, PSNR-Y/U/V/YUV and MS-SSIM-Y against the planes.
+``hevc-420``, ``vvc-420``, ``jpeg-420`` and ``av1-420`` also code YUV 4:2:0 planes directly
+(``run_yuv_baseline``, ``licodec baseline --yuv420``): no colour conversion on either side,
+samples shifted to the codec's depth and back by rounding, PSNR-Y/U/V/YUV and MS-SSIM-Y
+against the planes.
 
 A codec that cannot run on this machine raises :class:`CodecUnavailableError` naming it.
 """

@@ -317,3 +317,70 @@ class VvcCodec(FfmpegCodec):
 
     def _encoder_args(self, quality: float) -> list[str]:
         return ["-c:v", "libvvenc", "-preset", self.preset, "-qp", str(int(quality)), "-qpa", "0"]
+
+
+class Jpeg420Codec(FfmpegCodec):
+    """Baseline JPEG 4:2:0 (ffmpeg's ``mjpeg`` encoder), for YUV 4:2:0 planes.
+
+    ``[D]`` ffmpeg's JPEG encoder, not libjpeg-turbo: it takes the 4:2:0 planes as they are
+    (limited-range samples stored unchanged, ``-strict unofficial``), where imagecodecs and
+    Pillow take RGB and subsample themselves; Huffman tables are optimised per picture.
+    """
+
+    name = "jpeg-420"
+    label = "JPEG 4:2:0 (ffmpeg mjpeg)"
+    chroma = "4:2:0"
+    parameter = "qscale (-q:v, 2 best … 31 worst)"
+    default_qualities = (31, 24, 18, 13, 10, 7, 5, 4, 3, 2)
+    encoder = "mjpeg"
+    decoder = "mjpeg"
+    muxer = "mjpeg"
+    pix_fmt = "yuv420p"
+    even_size = True
+    resample = "lanczos"
+    version_pattern = r"(?!)"
+
+    def version(self) -> str:
+        return f"ffmpeg's native mjpeg encoder, ffmpeg {_ffmpeg_version()}"
+
+    def settings(self) -> str:
+        return (
+            "baseline JPEG 4:2:0 8-bit, fixed qscale, optimised Huffman tables, JFIF file; "
+            "planes stored as given (limited range)"
+        )
+
+    def _encoder_args(self, quality: float) -> list[str]:
+        return ["-strict", "unofficial", "-c:v", "mjpeg", "-q:v", str(int(quality)),
+                "-huffman", "optimal"]  # fmt: skip
+
+
+class Av1Intra420Codec(FfmpegCodec):
+    """AV1 intra 4:2:0 8-bit with libaom (AVIF's coding of a still picture), for planes.
+
+    ``[D]`` a raw AV1 still-picture OBU stream: AVIF wraps exactly this in a HEIF box (a few
+    hundred bytes more); ``imagecodecs`` / Pillow AVIF take RGB, not planes.
+    """
+
+    name = "av1-420"
+    label = "AV1 intra 4:2:0 (libaom, AVIF's coding)"
+    chroma = "4:2:0"
+    parameter = "CRF (constant quality, 0–63)"
+    default_qualities = (58, 52, 46, 40, 34, 28, 22, 16)
+    encoder = "libaom-av1"
+    decoder = "libdav1d"
+    muxer = "obu"
+    pix_fmt = "yuv420p"
+    even_size = True
+    resample = "lanczos"
+    version_pattern = r"\[libaom-av1 @ \w+\] (v\S+)"
+    cpu_used = 4
+
+    def settings(self) -> str:
+        return (
+            f"Main 4:2:0 8-bit, still picture, cpu-used {self.cpu_used}, constant quality "
+            "(crf, b:v 0), raw OBU stream, decoded by dav1d"
+        )
+
+    def _encoder_args(self, quality: float) -> list[str]:
+        return ["-c:v", "libaom-av1", "-still-picture", "1", "-crf", str(int(quality)),
+                "-b:v", "0", "-cpu-used", str(self.cpu_used)]  # fmt: skip

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from licodec.app.baselines.base import BaselineCodec
-from licodec.app.baselines.ffmpeg import Hevc420Codec, HevcCodec, VvcCodec
+from licodec.app.baselines.ffmpeg import (
+    Av1Intra420Codec,
+    Hevc420Codec,
+    HevcCodec,
+    Jpeg420Codec,
+    VvcCodec,
+)
 from licodec.app.baselines.imagecodecs import (
     AvifCodec,
     Jpeg2000Codec,
@@ -23,6 +29,8 @@ CODECS: dict[str, BaselineCodec] = {
         HevcCodec(),
         Hevc420Codec(),
         VvcCodec(),
+        Jpeg420Codec(),
+        Av1Intra420Codec(),
     )
 }
 """Every baseline by name."""
