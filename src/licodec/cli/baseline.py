@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--yuv420",
         action="store_true",
         help="code YUV 4:2:0 planes (.y4m as it is, other images converted with BT.709 "
-        "limited range) and report PSNR-Y/U/V/YUV and MS-SSIM-Y (hevc-420, vvc-420)",
+        "limited range) and report PSNR-Y/U/V/YUV and MS-SSIM-Y (hevc-420, vvc-420, "
+        "jpeg-420, av1-420)",
     )
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here (default: stdout)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
