@@ -1,0 +1,232 @@
+"""cca-yuv420 side by side: its RGB twin, the ablation twins, the ACEM's gain, the integer
+path's cost, and decode speed against cheng2020-anchor.
+
+The runs come from ``tools/cca_twins.sh`` (cca-yuv420 and the RGB ``cheng2020-anchor`` twin
+trained with one recipe; the ablations as stage-A twins at q2); the shipped cca-yuv420
+weights are ``finalize_zoo.py``'s export of the stage-B runs. Every number is from real
+files of Kodak as 4:2:0 planes (BT.709 limited range; the RGB twin through the same matrix
+both ways). Run from the repository root, as often as runs finish (measured curves and
+points are kept and not measured again):
+
+    python benchmarks/cca.py --runs RUNS --images ../shared/data/kodak
+
+Written to ``--out`` (default ``results/kodak-yuv420``):
+
+* ``rgb-twin-cheng2020-anchor.json``: the RGB twin at every quality;
+* ``cca/points/{run}.json``: Kodak means of one stage-A run (``cca-A``, ``noigu-A``,
+  ``bgu-A``, ``noacem-A``);
+* ``cca/acem-off.json``: the shipped models with the ACEM never switched on (same files
+  but for the flag byte, so the same rate);
+* ``cca/float-path.json``: the shipped models coding with the float context path;
+* ``cca/summary.json`` (also printed): BD-rates (PSNR-YUV and MS-SSIM-Y) of cca-yuv420
+  against the RGB twin and the baselines in ``--out``; each ablation twin against ``cca-A``
+  (rate change at equal PSNR-YUV and PSNR-YUV change at equal rate, read off the shipped
+  curve's fit around ``cca-A``'s own point); the ACEM's gain per quality (dB per component)
+  and the share of pictures whose file switches each half on; the float path's rate and
+  PSNR-YUV change; encode/decode seconds of a 768×512 picture against the twin at q2, one
+  thread, interleaved, best of ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from licodec.app import codec, zoo
+from licodec.app.evaluate import measure_image_yuv420
+from licodec.app.report import (
+    bd_rate,
+    ms_ssim_to_db,
+    quality_at_equal_rate,
+    rate_at_equal_quality,
+)
+from licodec.app.sweep import rd_sweep
+from licodec.app.timing import best_times
+from licodec.core.bitstream import unpack
+from licodec.core.files import list_images
+from licodec.core.yuv import load_yuv420
+from licodec.models import CompressionModel
+from licodec.models.cca import ENHANCE_UV, ENHANCE_Y
+
+MODEL = "cca-yuv420"
+TWIN = "cheng2020-anchor"
+QUALITIES = (1, 2, 3, 4)
+ABLATIONS = {
+    "noigu-A": "no IGU (the chroma branch never sees luma)",
+    "bgu-A": "two-way guidance (BGU) instead of the IGU",
+    "noacem-A": "no ACEM (trained and coded without it)",
+}
+BASELINES = ("hevc-420", "vvc-420", "av1-420", "jpeg-420", "licodec-mbt2018-mean")
+
+
+def run_weights(runs: Path, run: str, model: str, quality: int) -> Path:
+    return runs / run / zoo.weights_filename(model, quality)
+
+
+def sweep(
+    models: dict[int, CompressionModel], images: list[Path], name: str, description: str
+) -> dict[str, Any]:
+    """CompressAI layout of ``models`` (quality → model) measured on 4:2:0 ``images``."""
+    order, results = rd_sweep(
+        sorted(models), images, lambda q: partial(measure_image_yuv420, models[q]), name, False
+    )
+    return {"name": name, "description": description, "meta": {"qualities": order},
+            "results": results}  # fmt: skip
+
+
+def cached(path: Path, measure: Any) -> dict[str, Any]:
+    """``path``'s JSON, measured by ``measure()`` and written there when missing."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(measure(), indent=2) + "\n")
+    return json.loads(path.read_text())
+
+
+def bd(anchor: dict[str, list[float]], test: dict[str, list[float]]) -> dict[str, float]:
+    """BD-rate (%) of ``test`` against ``anchor`` in PSNR-YUV and MS-SSIM-Y (dB)."""
+    return {
+        "psnr-yuv": bd_rate(anchor["bpp"], anchor["psnr-yuv"], test["bpp"], test["psnr-yuv"]),
+        "ms-ssim-y": bd_rate(
+            anchor["bpp"],
+            [ms_ssim_to_db(v) for v in anchor["ms-ssim-y"]],
+            test["bpp"],
+            [ms_ssim_to_db(v) for v in test["ms-ssim-y"]],
+        ),
+    }
+
+
+def against(curve: dict[str, list[float]], own: dict[str, float], point: dict[str, float]):
+    """A twin's ``point`` against the ``own`` point of the run it ablates: rate change at
+    equal PSNR-YUV and PSNR-YUV change at equal rate, read off ``curve``'s fit less ``own``'s
+    offset from it (the fit only bridges the small rate difference)."""
+    fit = (curve["bpp"], curve["psnr-yuv"])
+
+    def offsets(p: dict[str, float]) -> tuple[float, float]:
+        return (
+            rate_at_equal_quality(*fit, p["bpp"], p["psnr-yuv"]),
+            quality_at_equal_rate(*fit, p["bpp"], p["psnr-yuv"]),
+        )
+
+    (rate, psnr), (rate_own, psnr_own) = offsets(point), offsets(own)
+    return {
+        "bpp": point["bpp"],
+        "psnr-yuv": point["psnr-yuv"],
+        "rate_vs_full_at_equal_psnr_yuv_percent": rate - rate_own,
+        "psnr_yuv_vs_full_at_equal_rate_db": psnr - psnr_own,
+    }
+
+
+def flag_shares(model: CompressionModel, images: list[Path]) -> dict[str, float]:
+    """Share of pictures whose file switches on each ACEM half."""
+    flags = [unpack(codec.encode(load_yuv420(p), model)).header.model_flags for p in images]
+    return {
+        "enhance_y": float(np.mean([bool(f & ENHANCE_Y) for f in flags])),
+        "enhance_uv": float(np.mean([bool(f & ENHANCE_UV) for f in flags])),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("results/kodak-yuv420"))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    images = list_images(args.images)
+    out, own = args.out, args.out / "cca"
+    summary: dict[str, Any] = {"images": len(images)}
+    shipped_path = out / f"licodec-{MODEL}.json"
+    if not shipped_path.is_file():
+        raise SystemExit(f"{shipped_path} missing: run tools/finalize_zoo.py --model {MODEL}")
+    shipped = json.loads(shipped_path.read_text())["results"]
+    models = {q: zoo.load_model(MODEL, q) for q in QUALITIES}
+
+    twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in QUALITIES}
+    if all(w.is_file() for w in twin_weights.values()):
+        twin = cached(out / f"rgb-twin-{TWIN}.json", lambda: sweep(
+            {q: zoo.load_model(None, None, w) for q, w in twin_weights.items()}, images,
+            f"rgb-twin-{TWIN}",
+            f"{TWIN} (RGB, N = 64) trained with cca-yuv420's recipe, steps and data "
+            "(tools/cca_twins.sh); 4:2:0 pictures through RGB (BT.709 limited range both ways)",
+        ))["results"]  # fmt: skip
+        summary["bd_rate_vs_rgb_twin"] = bd(twin, shipped)
+    baselines = {}
+    for name in BASELINES:
+        path = out / f"{name}.json"
+        if path.is_file():
+            baselines[name] = bd(json.loads(path.read_text())["results"], shipped)
+    summary["bd_rate_vs_baselines"] = baselines
+
+    stage_a = {}
+    for run in ("cca-A", *ABLATIONS):
+        weights = run_weights(args.runs, run, MODEL, 2)
+        if weights.is_file():
+            result = cached(own / "points" / f"{run}.json", lambda w=weights, r=run: sweep(
+                {2: zoo.load_model(None, None, w)}, images, r, f"stage-A run {r}"))  # fmt: skip
+            stage_a[run] = {k: v[0] for k, v in result["results"].items()}
+    if "cca-A" in stage_a:
+        summary["ablations"] = {
+            run: {"what": what, **against(shipped, stage_a["cca-A"], stage_a[run])}
+            for run, what in ABLATIONS.items()
+            if run in stage_a
+        }
+        summary["stage_a"] = stage_a
+
+    def acem_off() -> dict[str, Any]:
+        for model in models.values():
+            model.try_post_filter = False
+        try:
+            return sweep(models, images, "cca-yuv420-acem-off", "shipped, ACEM never on")
+        finally:
+            for model in models.values():
+                del model.try_post_filter
+
+    off = cached(own / "acem-off.json", acem_off)["results"]
+    summary["acem"] = {
+        "gain_db": {
+            key: [a - b for a, b in zip(shipped[key], off[key], strict=True)]
+            for key in ("psnr-y", "psnr-u", "psnr-v", "psnr-yuv")
+        },
+        "flagged_share": {q: flag_shares(m, images) for q, m in models.items()},
+    }
+
+    def float_path() -> dict[str, Any]:
+        for model in models.values():
+            model.latent_codec.force_float = True
+        try:
+            return sweep(models, images, "cca-yuv420-float", "shipped, float context path")
+        finally:
+            for model in models.values():
+                model.latent_codec.force_float = False
+
+    floating = cached(own / "float-path.json", float_path)["results"]
+    summary["integer_path_cost"] = {
+        "rate_vs_float_percent": [
+            100 * (i / f - 1) for i, f in zip(shipped["bpp"], floating["bpp"], strict=True)
+        ],
+        "psnr_yuv_vs_float_db": [
+            i - f for i, f in zip(shipped["psnr-yuv"], floating["psnr-yuv"], strict=True)
+        ],
+    }
+    if twin_weights[2].is_file():
+        timed = {MODEL: models[2], TWIN: zoo.load_model(None, None, twin_weights[2])}
+        best = best_times(timed, [load_yuv420(images[0])], args.repeats)
+        rows = {n: {k: t[0] for k, t in row.items()} for n, row in best.items()}
+        for row in rows.values():
+            row["encode_vs_twin"] = row["encode_s"] / rows[TWIN]["encode_s"]
+            row["decode_vs_twin"] = row["decode_s"] / rows[TWIN]["decode_s"]
+        summary["timing"] = {"image": images[0].name, "threads": 1, "repeats": args.repeats,
+                             "models": rows}  # fmt: skip
+    (own / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
