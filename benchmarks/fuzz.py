@@ -43,6 +43,7 @@ FAMILIES = (
     "mbt2018-ckbd-lvqac",
     "tucodec",
     "cheng2020-anchor",
+    "cca-yuv420",
 )
 _SMALL = {"cheng2020-anchor": {"n": 16}}
 
