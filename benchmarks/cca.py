@@ -13,8 +13,8 @@ points are kept and not measured again):
 Written to ``--out`` (default ``results/kodak-yuv420``):
 
 * ``rgb-twin-cheng2020-anchor.json``: the RGB twin at every quality;
-* ``cca/points/{run}.json``: Kodak means of one stage-A run (``cca-A``, ``noigu-A``,
-  ``bgu-A``, ``noacem-A``);
+* ``cca/points/{run}.json``: Kodak means of one run (the twin's ``cheng-qQ``, and the
+  stage-A runs ``cca-A``, ``noigu-A``, ``bgu-A``, ``noacem-A``);
 * ``cca/acem-off.json``: the shipped models with the ACEM never switched on (same files
   but for the flag byte, so the same rate);
 * ``cca/float-path.json``: the shipped models coding with the float context path;
@@ -88,6 +88,21 @@ def cached(path: Path, measure: Any) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def point(runs: Path, run: str, model: str, quality: int, images: list[Path], own: Path) -> dict:
+    """Kodak means of one run's weights at ``quality``, cached as ``own/points/{run}.json``."""
+    weights = run_weights(runs, run, model, quality)
+    result = cached(own / "points" / f"{run}.json", lambda: sweep(
+        {quality: zoo.load_model(None, None, weights)}, images, run, f"run {run}"))  # fmt: skip
+    return {k: v[0] for k, v in result["results"].items()}
+
+
+def merged(points: dict[int, dict[str, float]], name: str, description: str) -> dict[str, Any]:
+    """One curve (CompressAI layout, sorted by bpp) of single-quality points."""
+    order = sorted(points, key=lambda q: points[q]["bpp"])
+    return {"name": name, "description": description, "meta": {"qualities": order},
+            "results": {k: [points[q][k] for q in order] for k in points[order[0]]}}  # fmt: skip
+
+
 def bd(anchor: dict[str, list[float]], test: dict[str, list[float]]) -> dict[str, float]:
     """BD-rate (%) of ``test`` against ``anchor`` in PSNR-YUV and MS-SSIM-Y (dB)."""
     return {
@@ -150,12 +165,15 @@ def main() -> None:
 
     twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in QUALITIES}
     if all(w.is_file() for w in twin_weights.values()):
-        twin = cached(out / f"rgb-twin-{TWIN}.json", lambda: sweep(
-            {q: zoo.load_model(None, None, w) for q, w in twin_weights.items()}, images,
+        points = {q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in QUALITIES}
+        twin = merged(
+            points,
             f"rgb-twin-{TWIN}",
             f"{TWIN} (RGB, N = 64) trained with cca-yuv420's recipe, steps and data "
             "(tools/cca_twins.sh); 4:2:0 pictures through RGB (BT.709 limited range both ways)",
-        ))["results"]  # fmt: skip
+        )
+        (out / f"rgb-twin-{TWIN}.json").write_text(json.dumps(twin, indent=2) + "\n")
+        twin = twin["results"]
         summary["bd_rate_vs_rgb_twin"] = bd(twin, shipped)
     baselines = {}
     for name in BASELINES:
@@ -166,11 +184,8 @@ def main() -> None:
 
     stage_a = {}
     for run in ("cca-A", *ABLATIONS):
-        weights = run_weights(args.runs, run, MODEL, 2)
-        if weights.is_file():
-            result = cached(own / "points" / f"{run}.json", lambda w=weights, r=run: sweep(
-                {2: zoo.load_model(None, None, w)}, images, r, f"stage-A run {r}"))  # fmt: skip
-            stage_a[run] = {k: v[0] for k, v in result["results"].items()}
+        if run_weights(args.runs, run, MODEL, 2).is_file():
+            stage_a[run] = point(args.runs, run, MODEL, 2, images, own)
     if "cca-A" in stage_a:
         summary["ablations"] = {
             run: {"what": what, **against(shipped, stage_a["cca-A"], stage_a[run])}
