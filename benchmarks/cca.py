@@ -17,14 +17,15 @@ Written to ``--out`` (default ``results/kodak-yuv420``):
   stage-A runs ``cca-A``, ``noigu-A``, ``bgu-A``, ``noacem-A``);
 * ``cca/acem-off.json``: the shipped models with the ACEM never switched on (same files
   but for the flag byte, so the same rate);
-* ``cca/float-path.json``: the shipped models coding with the float context path;
+* ``cca/float-path.json``: the shipped models at ``--float-qualities`` coding with the
+  float context path;
 * ``cca/summary.json`` (also printed): BD-rates (PSNR-YUV and MS-SSIM-Y) of cca-yuv420
   against the RGB twin and the baselines in ``--out``; each ablation twin against ``cca-A``
   (rate change at equal PSNR-YUV and PSNR-YUV change at equal rate, read off the shipped
   curve's fit around ``cca-A``'s own point); the ACEM's gain per quality (dB per component)
-  and the share of pictures whose file switches each half on; the float path's rate and
-  PSNR-YUV change; encode/decode seconds of a 768×512 picture against the twin at q2, one
-  thread, interleaved, best of ``--repeats``.
+  and, at ``--flag-qualities``, the share of pictures whose file switches each half on;
+  the float path's rate and PSNR-YUV change; encode/decode seconds of a 768×512 picture
+  against the twin at q2, one thread, interleaved, best of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -152,6 +153,12 @@ def main() -> None:
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("results/kodak-yuv420"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--float-qualities", type=int, nargs="+", default=[2], help="float-path comparison"
+    )
+    parser.add_argument(
+        "--flag-qualities", type=int, nargs="+", default=[1, 4], help="ACEM flag shares"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     images = list_images(args.images)
@@ -160,7 +167,8 @@ def main() -> None:
     shipped_path = out / f"licodec-{MODEL}.json"
     if not shipped_path.is_file():
         raise SystemExit(f"{shipped_path} missing: run tools/finalize_zoo.py --model {MODEL}")
-    shipped = json.loads(shipped_path.read_text())["results"]
+    shipped_file = json.loads(shipped_path.read_text())
+    shipped, shipped_qualities = shipped_file["results"], shipped_file["meta"]["qualities"]
     models = {q: zoo.load_model(MODEL, q) for q in QUALITIES}
 
     twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in QUALITIES}
@@ -209,25 +217,31 @@ def main() -> None:
             key: [a - b for a, b in zip(shipped[key], off[key], strict=True)]
             for key in ("psnr-y", "psnr-u", "psnr-v", "psnr-yuv")
         },
-        "flagged_share": {q: flag_shares(m, images) for q, m in models.items()},
+        "flagged_share": {q: flag_shares(models[q], images) for q in args.flag_qualities},
     }
 
+    chosen = {q: models[q] for q in args.float_qualities}
+
     def float_path() -> dict[str, Any]:
-        for model in models.values():
+        for model in chosen.values():
             model.latent_codec.force_float = True
         try:
-            return sweep(models, images, "cca-yuv420-float", "shipped, float context path")
+            return sweep(chosen, images, "cca-yuv420-float", "shipped, float context path")
         finally:
-            for model in models.values():
+            for model in chosen.values():
                 model.latent_codec.force_float = False
 
-    floating = cached(own / "float-path.json", float_path)["results"]
+    floating = cached(own / "float-path.json", float_path)
+    positions = [shipped_qualities.index(q) for q in floating["meta"]["qualities"]]
     summary["integer_path_cost"] = {
+        "qualities": floating["meta"]["qualities"],
         "rate_vs_float_percent": [
-            100 * (i / f - 1) for i, f in zip(shipped["bpp"], floating["bpp"], strict=True)
+            100 * (shipped["bpp"][i] / f - 1)
+            for i, f in zip(positions, floating["results"]["bpp"], strict=True)
         ],
         "psnr_yuv_vs_float_db": [
-            i - f for i, f in zip(shipped["psnr-yuv"], floating["psnr-yuv"], strict=True)
+            shipped["psnr-yuv"][i] - f
+            for i, f in zip(positions, floating["results"]["psnr-yuv"], strict=True)
         ],
     }
     if twin_weights[2].is_file():
