@@ -3,7 +3,8 @@
 For each ``RUN_PATTERN.format(q=Q)/checkpoint.pt``: export fp16 weights into
 ``src/licodec/weights``, calibrate their fixed-point path on 200 training crops,
 evaluate every quality on Kodak from real files into
-``results/kodak/licodec-{MODEL}.json`` and write the model's entries of
+``results/kodak/licodec-{MODEL}.json`` (a YUV model: Kodak as 4:2:0 planes, into
+``results/kodak-yuv420/``) and write the model's entries of
 ``src/licodec/weights/manifest.json`` (each file's training record plus its Kodak means;
 other models' entries are kept).
 Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--model M] [--init-from TEXT]
@@ -25,7 +26,9 @@ from export_checkpoint import main as export_checkpoint
 from licodec.app import evaluate, zoo
 from licodec.app.calibration import calibrate_weights
 from licodec.app.weights import manifest_path
+from licodec.core.colour import CodedFormat
 from licodec.core.files import list_images
+from licodec.models import spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,18 +52,20 @@ def main(
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
     result = evaluate.evaluate(model, qualities, list_images(kodak))
-    out = ROOT / "results" / "kodak" / f"licodec-{model}.json"
+    yuv = spec(model).input_format != CodedFormat.RGB444
+    out = ROOT / "results" / ("kodak-yuv420" if yuv else "kodak") / f"licodec-{model}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     entries = {}
     for index, quality in enumerate(result["meta"]["qualities"]):
         record = json.loads(
             manifest_path(zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)).read_text()
         )
+        metrics = ("psnr-yuv", "psnr-y", "ms-ssim-y") if yuv else ("psnr-rgb", "ms-ssim-rgb")
         record["kodak"] = {
             "bpp": result["results"]["bpp"][index],
-            "psnr_rgb": result["results"]["psnr-rgb"][index],
-            "ms_ssim_rgb": result["results"]["ms-ssim-rgb"][index],
+            **{k.replace("-", "_"): result["results"][k][index] for k in metrics},
             "images": result["meta"]["num_images"],
+            **({"pictures": "Kodak as 4:2:0 planes (BT.709 limited range)"} if yuv else {}),
         }
         record["file"] = zoo.weights_filename(model, quality)
         record["training_history"] = note
