@@ -11,6 +11,7 @@ from PIL import Image
 from test_context_models import kodak
 from test_integer_path import assert_decodes_identically_everywhere, latents
 
+import licodec
 from licodec.app import codec, zoo
 from licodec.app.evaluate import measure_image_yuv420
 from licodec.app.training import TrainConfig
@@ -258,3 +259,18 @@ def test_cli_refuses_bad_yuv_input_in_one_line(cca_weights, tmp_path, capsys, ar
     code = main(["encode", *argv, "-o", str(tmp_path / "x.lic"), "--weights", cca_weights])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_yuv_input_defaults_to_the_shipped_yuv_model(tmp_path) -> None:
+    source = planes(32, 48, seed=10)
+    y4m, lic = tmp_path / "a.y4m", tmp_path / "a.lic"
+    write_y4m(y4m, source)
+    assert main(["encode", str(y4m), "-o", str(lic)]) == 0
+    assert unpack(lic.read_bytes()).header.model == zoo.DEFAULT_YUV_MODEL == "cca-yuv420"
+    data = licodec.compress(source)
+    assert data == lic.read_bytes()
+    decoded = licodec.decompress_yuv(data)
+    model = zoo.load_model(zoo.DEFAULT_YUV_MODEL, unpack(data).header.quality)
+    expected = codec.decode_planes(data, model)
+    assert all(np.array_equal(getattr(decoded, c), getattr(expected, c)) for c in "yuv")
+    assert licodec.decompress(data).size == (48, 32)
