@@ -20,12 +20,15 @@ Written to ``--out`` (default ``results/kodak-yuv420``):
 * ``cca/float-path.json``: the shipped models at ``--float-qualities`` coding with the
   float context path;
 * ``cca/summary.json`` (also printed): BD-rates (PSNR-YUV and MS-SSIM-Y) of cca-yuv420
-  against the RGB twin and the baselines in ``--out``; each ablation twin against ``cca-A``
-  (rate change at equal PSNR-YUV and PSNR-YUV change at equal rate, read off the shipped
-  curve's fit around ``cca-A``'s own point); the ACEM's gain per quality (dB per component)
-  and, at ``--flag-qualities``, the share of pictures whose file switches each half on;
-  the float path's rate and PSNR-YUV change; encode/decode seconds of a 768×512 picture
-  against the twin at q2, one thread, interleaved, best of ``--repeats``.
+  against the RGB twin and the baselines in ``--out`` (or why there is none, and the
+  PSNR-YUV gap at equal rate inside the anchor's rate range); each ablation twin against
+  ``cca-A`` (raw rate and PSNR-YUV changes; where the shipped curve rises, also rate change
+  at equal PSNR-YUV and PSNR-YUV change at equal rate off its fit around ``cca-A``); the
+  ACEM's gain per quality (dB per component: the shipped files with the flags off; a
+  jointly trained decoder leans on its ACEM, so the trained-without twin ``noacem-A`` is
+  the ablation) and, at ``--flag-qualities``, the share of pictures whose file switches
+  each half on; the float path's rate and PSNR-YUV change; encode/decode seconds of a
+  768×512 picture against the twin at q2, one thread, interleaved, best of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -104,23 +107,47 @@ def merged(points: dict[int, dict[str, float]], name: str, description: str) -> 
             "results": {k: [points[q][k] for q in order] for k in points[order[0]]}}  # fmt: skip
 
 
-def bd(anchor: dict[str, list[float]], test: dict[str, list[float]]) -> dict[str, float]:
-    """BD-rate (%) of ``test`` against ``anchor`` in PSNR-YUV and MS-SSIM-Y (dB)."""
-    return {
-        "psnr-yuv": bd_rate(anchor["bpp"], anchor["psnr-yuv"], test["bpp"], test["psnr-yuv"]),
-        "ms-ssim-y": bd_rate(
-            anchor["bpp"],
-            [ms_ssim_to_db(v) for v in anchor["ms-ssim-y"]],
-            test["bpp"],
-            [ms_ssim_to_db(v) for v in test["ms-ssim-y"]],
-        ),
+def bd(anchor: dict[str, list[float]], test: dict[str, list[float]]) -> dict[str, Any]:
+    """BD-rate (%) of ``test`` against ``anchor`` in PSNR-YUV and MS-SSIM-Y (dB), or why it
+    has none (curves that do not overlap in quality); and the PSNR-YUV difference of each
+    ``test`` point inside ``anchor``'s rate range at equal rate (dB)."""
+    db = {"psnr-yuv": (anchor["psnr-yuv"], test["psnr-yuv"]),
+          "ms-ssim-y": ([ms_ssim_to_db(v) for v in anchor["ms-ssim-y"]],
+                        [ms_ssim_to_db(v) for v in test["ms-ssim-y"]])}  # fmt: skip
+    out: dict[str, Any] = {}
+    for metric, (a, t) in db.items():
+        try:
+            out[metric] = bd_rate(anchor["bpp"], a, test["bpp"], t)
+        except ValueError as err:
+            out[metric] = f"no BD-rate: {err}"
+    low, high = min(anchor["bpp"]), max(anchor["bpp"])
+    out["psnr_yuv_at_equal_rate_db"] = {
+        round(r, 4): quality_at_equal_rate(anchor["bpp"], anchor["psnr-yuv"], r, q)
+        for r, q in zip(test["bpp"], test["psnr-yuv"], strict=True)
+        if low <= r <= high
     }
+    return out
 
 
 def against(curve: dict[str, list[float]], own: dict[str, float], point: dict[str, float]):
-    """A twin's ``point`` against the ``own`` point of the run it ablates: rate change at
-    equal PSNR-YUV and PSNR-YUV change at equal rate, read off ``curve``'s fit less ``own``'s
-    offset from it (the fit only bridges the small rate difference)."""
+    """A twin's ``point`` against the ``own`` point of the run it ablates: the raw rate and
+    PSNR-YUV changes (and whether one point dominates the other), and — where ``curve``
+    rises by at least 0.1 dB per quality, so that a fit can bridge a rate difference — the
+    rate change at equal PSNR-YUV and PSNR-YUV change at equal rate, read off ``curve``'s
+    fit less ``own``'s offset from it."""
+    rate = 100 * (point["bpp"] / own["bpp"] - 1)
+    gain = point["psnr-yuv"] - own["psnr-yuv"]
+    row: dict[str, Any] = {
+        "bpp": point["bpp"],
+        "psnr-yuv": point["psnr-yuv"],
+        "rate_change_percent": rate,
+        "psnr_yuv_change_db": gain,
+        "twin_dominates": rate <= 0 and gain >= 0,
+        "full_dominates": rate >= 0 and gain <= 0,
+    }
+    if min(np.diff(curve["psnr-yuv"])) < 0.1:
+        row["fit"] = "none: the full model's curve is flat (rises < 0.1 dB per quality)"
+        return row
     fit = (curve["bpp"], curve["psnr-yuv"])
 
     def offsets(p: dict[str, float]) -> tuple[float, float]:
@@ -129,13 +156,10 @@ def against(curve: dict[str, list[float]], own: dict[str, float], point: dict[st
             quality_at_equal_rate(*fit, p["bpp"], p["psnr-yuv"]),
         )
 
-    (rate, psnr), (rate_own, psnr_own) = offsets(point), offsets(own)
-    return {
-        "bpp": point["bpp"],
-        "psnr-yuv": point["psnr-yuv"],
-        "rate_vs_full_at_equal_psnr_yuv_percent": rate - rate_own,
-        "psnr_yuv_vs_full_at_equal_rate_db": psnr - psnr_own,
-    }
+    (rate_fit, psnr_fit), (rate_own, psnr_own) = offsets(point), offsets(own)
+    row["rate_vs_full_at_equal_psnr_yuv_percent"] = rate_fit - rate_own
+    row["psnr_yuv_vs_full_at_equal_rate_db"] = psnr_fit - psnr_own
+    return row
 
 
 def flag_shares(model: CompressionModel, images: list[Path]) -> dict[str, float]:
