@@ -154,10 +154,13 @@ def test_integer_network_is_close_to_float_and_rejects_unknown_layers() -> None:
 
 
 def encoder_latents(model: CompressionModel, pixels: np.ndarray) -> torch.Tensor:
-    """The ``ŷ`` the encoder codes (and the decoder must return)."""
+    """The ``ŷ`` the encoder codes (and the decoder must return): the picture the codec
+    gives the model, each plane padded (4:2:0 chroma to half the luma's multiple)."""
+    picture = codec.picture_of(pixels, model)[0]
+    multiples = (model.pad_multiple, model.pad_multiple // 2)
+    planes = [pad_to_multiple(p, m) for p, m in zip(picture.planes, multiples, strict=False)]
     with torch.no_grad():
-        y = model.g_a(pad_to_multiple(to_tensor(pixels), model.pad_multiple))
-        return model.latent_codec.compress(y)[1]
+        return model.latent_codec.compress(model.analyze(*planes))[1]
 
 
 def test_fixed_point_mixture_round_trips_at_the_float_mixtures_rate() -> None:
