@@ -29,7 +29,7 @@ from licodec.components.entropy.fixed_mixture import FixedPointMixture
 from licodec.components.fixedpoint import IntegerConv, IntegerNetwork
 from licodec.components.fixedpoint.arith import fixed_multiplier, requantize
 from licodec.core.bitstream import Flags, unpack
-from licodec.core.image import pad_to_multiple, to_tensor
+from licodec.core.image import to_tensor
 from licodec.errors import ModelError
 from licodec.models import CompressionModel, available, build, spec
 
@@ -154,11 +154,9 @@ def test_integer_network_is_close_to_float_and_rejects_unknown_layers() -> None:
 
 
 def encoder_latents(model: CompressionModel, pixels: np.ndarray) -> torch.Tensor:
-    """The ``ŷ`` the encoder codes (and the decoder must return): the picture the codec
-    gives the model, each plane padded (4:2:0 chroma to half the luma's multiple)."""
-    picture = codec.picture_of(pixels, model)[0]
-    multiples = (model.pad_multiple, model.pad_multiple // 2)
-    planes = [pad_to_multiple(p, m) for p, m in zip(picture.planes, multiples, strict=False)]
+    """The ``ŷ`` the encoder codes (and the decoder must return), from the picture the codec
+    gives the model."""
+    planes = model.padded(codec.picture_of(pixels, model)[0])
     with torch.no_grad():
         return model.latent_codec.compress(model.analyze(*planes))[1]
 

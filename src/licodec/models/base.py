@@ -230,9 +230,7 @@ class CompressionModel(nn.Module):
         self.check_side_inputs(side)
         x = picture.tensor
         height, width = x.shape[-2:]
-        sections, y_hat = self.latent_codec.compress(
-            self.analyze(pad_to_multiple(x, self.pad_multiple))
-        )
+        sections, y_hat = self.latent_codec.compress(self.analyze(*self.padded(picture)))
         filtering = self.post_filter is not None and self.try_post_filter
         if not reconstruct and not filtering:
             return Coded(sections)
@@ -304,6 +302,11 @@ class CompressionModel(nn.Module):
                 raise ValueError("calibration needs at least one image")
             self.latent_codec.calibrate(ys)
         self.latent_codec.force_float = False
+
+    def padded(self, picture: Picture) -> tuple[Tensor, ...]:
+        """The picture's planes padded for :meth:`analyze` (bottom and right, by edge
+        replication, to multiples of ``pad_multiple``)."""
+        return (pad_to_multiple(picture.tensor, self.pad_multiple),)
 
     def _calibration_latent(self, x: Tensor) -> Tensor:
         """``y`` of one batch of RGB calibration crops."""

@@ -4,14 +4,16 @@
 :class:`~licodec.core.picture.Picture` as they are — no RGB round trip — with the layers of
 :mod:`licodec.components.layers.cross_component`:
 
-* **AIPM** (analysis): a Y branch, ``D-FAB(1 → N)`` to H/2, and a UV branch, ``FAB(2 → N)``
-  without resampling ``[D]`` (chroma already sits at H/2); the **IGU** at H/2 lets the
-  original luma's polyphase sub-images guide the chroma features (``guide="bgu"``: two-way,
-  ``"none"``: no guidance — the ablations); then three D-FABs per branch to H/16 and the
-  **fusion** ``PReLU(conv1×1([F_Y, F_UV]))`` into one ``M``-channel latent.
+* **AIPM** (analysis): a Y branch, ``D-FAB(1 → N/2)`` to H/2, and a UV branch,
+  ``FAB(2 → N/2)`` without resampling ``[D]`` (chroma already sits at H/2); the **IGU** at
+  H/2 lets the original luma's polyphase sub-images guide the chroma features
+  (``guide="bgu"``: two-way, ``"none"``: no guidance — the ablations); then three D-FABs
+  per branch to H/16 and the **fusion** ``PReLU(conv1×1([F_Y, F_UV]))`` into one
+  ``M``-channel latent.
 * **Synthesis**: the **split** ``PReLU(conv1×1(ŷ)) → [S_Y, S_UV]`` (``N`` channels each),
-  three U-FABs per stream to H/2, then ``subpixel×2(N → 1)`` for Ŷ and ``conv3×3(N → 2)`` for
-  ÛV ``[D]`` (no FAB at full resolution: it would cost more than the rest of the decoder).
+  three U-FABs per stream to H/2 (the last to ``N/2``), then ``subpixel×2(N/2 → 1)`` for Ŷ
+  and ``conv3×3(N/2 → 2)`` for ÛV ``[D]`` (no FAB at full resolution: it would cost more
+  than the rest of the decoder).
 * ``[D]`` at H/2 the FABs carry ``N/2`` channels and no FA (the attention in each FAB; it is
   there at H/4 and below): at full width the four H/2 blocks took three times the whole
   ``cheng2020-anchor``'s training step on one CPU thread; the RCA stays everywhere.
@@ -173,7 +175,9 @@ class CrossComponentModel(CompressionModel):
         """``(Ŷ, ÛV)`` of the padded picture."""
         return nhwc(self.g_s, y_hat)
 
-    def _padded(self, picture: Picture) -> tuple[Tensor, Tensor]:
+    def padded(self, picture: Picture) -> tuple[Tensor, Tensor]:
+        """Y padded to multiples of ``pad_multiple``, UV to half of it (so it stays half Y's
+        size)."""
         y, uv = picture.planes
         return pad_to_multiple(y, self.pad_multiple), pad_to_multiple(uv, self.pad_multiple // 2)
 
@@ -196,7 +200,7 @@ class CrossComponentModel(CompressionModel):
         """Code one 4:2:0 picture (sections, ACEM flags, and the reconstruction if asked)."""
         picture = self.picture(picture)
         self.check_side_inputs(side)
-        sections, y_hat = self.latent_codec.compress(self.analyze(*self._padded(picture)))
+        sections, y_hat = self.latent_codec.compress(self.analyze(*self.padded(picture)))
         enhancing = self.enhancement is not None and self.try_post_filter
         if not reconstruct and not enhancing:
             return Coded(sections)
