@@ -4,6 +4,7 @@ from licodec.models import (  # noqa: F401
     bmshj2018,
     cca,
     cheng2020,
+    gan,
     lvqac,
     mbt2018,
     mbt2018_context,

@@ -1,0 +1,281 @@
+"""Generative extreme compression (Agustsson et al. 2019): ``gan-gc`` and ``gan-sc``.
+
+``x → E → ŵ = q(w) → G(ŵ [, v] [, F(s)]) → x̂`` with
+
+* ``E`` :class:`~licodec.components.layers.generative.GenerativeEncoder` (stride 16) and
+  ``G`` its :class:`~licodec.components.layers.generative.Generator`;
+* ``q`` the fixed centres ``{−2, −1, 0, 1, 2}``
+  (:class:`~licodec.components.quant.fixed_centres.FixedCentreQuantizer`), each channel coded
+  with its own stored frequency table
+  (:class:`~licodec.components.latent.empirical.EmpiricalTableLatentCodec`): at most
+  ``C·log2(5)/256`` bpp (:attr:`GenerativeModel.rate_bound_bpp`) plus a table of ``5·C``
+  bytes — 0.018, 0.036, 0.073, 0.145 bpp for ``C`` = 2, 4, 8, 16 (qualities 1–4);
+* GC (``gan-gc``): optional noise channels ``v ~ N(0, 1)`` (``noise > 0``) drawn from a seed
+  stored in a ``SEED`` section (``[D]`` the CRC-32 of the latent section, so encoding is
+  deterministic), so a decode is reproducible;
+* SC (``gan-sc``): a label map ``s`` (side input ``labels``, stored losslessly in a
+  ``LABELS`` section, its bits counted) feeds ``G`` through a feature extractor ``F`` (the
+  encoder's shape on the one-hot map, ``4·width`` channels at latent resolution), and a
+  keep-rule (side input ``keep``, :class:`~licodec.core.labels.KeepRule`, stored in a
+  ``MASK`` section) zeroes ``ŵ`` where its mask is 0; those positions are not stored.
+
+The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
+discriminator is never exported). Widths: ``width = 60`` gives the paper's
+``60, 120, 240, 480, 960``; ``[D]`` the shipped weights use ``width = 15`` and 6 residual
+blocks, what two CPU cores can train.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from licodec.components.latent.empirical import EmpiricalTableLatentCodec
+from licodec.components.layers.generative import GenerativeEncoder, Generator
+from licodec.components.quant.fixed_centres import FixedCentreQuantizer
+from licodec.core.bitstream import SectionTag
+from licodec.core.image import crop, pad_to_multiple
+from licodec.core.labels import (
+    KeepRule,
+    check_label_map,
+    decode_label_map,
+    encode_label_map,
+)
+from licodec.core.picture import Coded, Picture
+from licodec.errors import BitstreamError, ImageInputError, ModelError
+from licodec.models.base import CompressionModel, nhwc
+from licodec.models.registry import register
+
+GAN_CHANNELS = (2, 4, 8, 16)
+"""``C`` of qualities 1–4."""
+CAMVID_CLASSES = (
+    "sky", "building", "pole", "road", "pavement", "tree",
+    "sign", "fence", "car", "pedestrian", "bicyclist", "void",
+)  # fmt: skip
+"""Class names of the ``gan-sc`` label maps (CamVid's ids 0–11)."""
+STRIDE = 16
+
+
+class GenerativeModel(CompressionModel):
+    """The GC / SC codec (module docstring).
+
+    Args:
+        channels: ``C``.
+        width: ``w0``; the encoder and generator widths are ``w0·(1, 2, 4, 8, 16)``.
+        blocks: residual blocks of the generator.
+        noise: noise channels concatenated to ``ŵ`` (GC only).
+        classes: label classes (SC; 0 for GC).
+        centres: quantization centres ``L``.
+    """
+
+    band_pixels = None  # instance norm: the transforms see the whole picture
+    try_post_filter = False
+
+    def __init__(
+        self,
+        channels: int,
+        width: int,
+        blocks: int = 9,
+        noise: int = 0,
+        classes: int = 0,
+        centres: int = 5,
+    ) -> None:
+        widths = tuple(width * 2**i for i in range(5))
+        latent_codec = EmpiricalTableLatentCodec(channels, FixedCentreQuantizer(centres))
+        label_channels = 4 * width if classes else 0
+        g_a = GenerativeEncoder(3, widths, channels)
+        g_s = Generator(channels + noise + label_channels, widths, blocks)
+        super().__init__(g_a, g_s, latent_codec, stride=STRIDE, pad_multiple=STRIDE)
+        self.channels, self.noise, self.classes, self.centres = channels, noise, classes, centres
+        self.label_features = (
+            GenerativeEncoder(classes, widths, label_channels, picture=False) if classes else None
+        )
+        if classes:
+            self.side_inputs = frozenset({"labels", "keep"})
+        self.class_names = (
+            CAMVID_CLASSES if classes == len(CAMVID_CLASSES) else tuple(map(str, range(classes)))
+        )
+
+    @property
+    def selective(self) -> bool:
+        """Whether this is the SC codec (labels and keep-masks)."""
+        return self.classes > 0
+
+    @property
+    def rate_bound_bpp(self) -> float:
+        """``C·log2(L)/256``: the latent's bits per pixel at most (tables not included)."""
+        return self.channels * math.log2(self.centres) / STRIDE**2
+
+    @property
+    def section_tags(self) -> tuple[SectionTag, ...]:
+        coded = self.latent_codec.section_tags
+        if self.selective:
+            return (SectionTag.LABELS, SectionTag.MASK, *coded)
+        return (*coded, SectionTag.SEED) if self.noise else coded
+
+    # -- training ------------------------------------------------------------------------
+
+    def forward(
+        self, x: Tensor, labels: Tensor | None = None, mask: Tensor | None = None
+    ) -> dict[str, Any]:
+        """Training pass on ``N×3×H×W`` (``H``, ``W`` multiples of 16), with SC's
+        ``N×H×W`` int64 ``labels`` and ``N×1×H/16×W/16`` bool ``mask``; returns
+        ``{"x_hat", "likelihoods": {}}`` (no rate term). Noise, if any, is fresh."""
+        y = nhwc(self.g_a, x)
+        w_hat = self.latent_codec(y.float(), mask).y_hat
+        noise = None
+        if self.noise:
+            noise = torch.randn(w_hat.shape[0], self.noise, *w_hat.shape[2:], device=x.device)
+        return {"x_hat": self.generate(w_hat, labels, noise), "likelihoods": {}}
+
+    def generate(self, w_hat: Tensor, labels: Tensor | None, noise: Tensor | None) -> Tensor:
+        """``G([ŵ, v, F(s)])``: the picture of latent ``ŵ`` (``N×C×h×w``)."""
+        inputs = [w_hat]
+        if noise is not None:
+            inputs.append(noise.to(w_hat.dtype))
+        if self.label_features is not None:
+            if labels is None:
+                raise ModelError(f"{self.name} generates from a label map: pass labels")
+            inputs.append(nhwc(self.label_features, self.one_hot(labels)).to(w_hat.dtype))
+        return nhwc(self.g_s, torch.cat(inputs, dim=1))
+
+    def one_hot(self, labels: Tensor) -> Tensor:
+        """``N×H×W`` class ids → ``N×classes×H×W`` float one-hot."""
+        return F.one_hot(labels.long(), self.classes).permute(0, 3, 1, 2).float()
+
+    # -- coding --------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def compress(
+        self,
+        picture: Picture | Tensor,
+        *,
+        reconstruct: bool = False,
+        labels: np.ndarray | None = None,
+        keep: KeepRule | None = None,
+    ) -> Coded:
+        """Code one RGB picture; SC takes ``labels`` (``H×W`` uint8 class ids, required) and
+        ``keep`` (default: keep everything).
+
+        Raises:
+            ImageInputError: side inputs that do not fit the picture or keep nothing.
+        """
+        picture = self.picture(picture)
+        side = {k: v for k, v in (("labels", labels), ("keep", keep)) if v is not None}
+        self.check_side_inputs(side)
+        x = picture.tensor
+        height, width = x.shape[-2:]
+        shape = self.latent_shape(height, width)
+        sections: list[bytes] = []
+        label_tensor = mask = None
+        if self.selective:
+            if labels is None:
+                raise ImageInputError(f"{self.name} needs a label map of the picture (--labels)")
+            check_label_map(labels, height, width, self.classes)
+            rule = keep if keep is not None else KeepRule()
+            latent_mask = rule.latent_mask(labels, height, width, STRIDE)
+            sections += [encode_label_map(labels), rule.to_bytes(latent_mask)]
+            label_tensor, mask = self._label_tensor(labels), _mask_tensor(latent_mask)
+        coded, w_hat = self.latent_codec.compress(self.analyze(*self.padded(picture)), mask)
+        sections += coded
+        noise = None
+        if self.noise:
+            seed = zlib.crc32(coded[-1])
+            sections.append(seed.to_bytes(4, "little"))
+            noise = self._noise(seed, shape)
+        if not reconstruct:
+            return Coded(sections)
+        x_hat = crop(self.generate(w_hat, label_tensor, noise), height, width).clamp_(0, 1)
+        return Coded(sections, reconstruction=Picture.rgb(x_hat))
+
+    @torch.no_grad()
+    def decompress(self, coded: Coded | list[bytes], height: int, width: int) -> Picture:
+        if not isinstance(coded, Coded):
+            coded = Coded(list(coded))
+        self.check_model_flags(coded.model_flags)
+        sections = list(coded.sections)
+        shape = self.latent_shape(height, width)
+        label_tensor = mask = noise = None
+        if self.selective:
+            labels = decode_label_map(sections[0], height, width, self.classes)
+            rule, stored = KeepRule.from_bytes(sections[1], shape)
+            latent_mask = stored
+            if latent_mask is None:
+                try:
+                    latent_mask = rule.latent_mask(labels, height, width, STRIDE)
+                except ImageInputError as err:
+                    raise BitstreamError(f"corrupted MASK section: {err}") from err
+            label_tensor, mask = self._label_tensor(labels), _mask_tensor(latent_mask)
+            sections = sections[2:]
+        if self.noise:
+            if len(sections[-1]) != 4:
+                raise BitstreamError("corrupted SEED section: a seed is 4 bytes")
+            noise = self._noise(int.from_bytes(sections[-1], "little"), shape)
+            sections = sections[:-1]
+        w_hat = self.latent_codec.decompress(sections, shape, mask)
+        x_hat = crop(self.generate(w_hat, label_tensor, noise), height, width).clamp_(0, 1)
+        return Picture.rgb(x_hat)
+
+    def decompress_latent_batch(self, files: list[list[bytes]], height: int, width: int) -> Tensor:
+        raise ModelError(f"{self.name} decodes one file at a time")
+
+    def calibrate(self, images: Any) -> None:
+        """Nothing to calibrate: no network decides a coding probability."""
+
+    def _label_tensor(self, labels: np.ndarray) -> Tensor:
+        """``1×H'×W'`` int64 labels, edge-padded like the picture."""
+        padded = pad_to_multiple(torch.from_numpy(np.array(labels))[None, None].float(), STRIDE)
+        return padded[0].long()
+
+    def _noise(self, seed: int, shape: tuple[int, int]) -> Tensor:
+        """The decoder's noise channels ``1×noise×h×w`` from ``seed`` (CPU generator)."""
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn(1, self.noise, *shape, generator=generator)
+
+
+def rate_bound_of(model: str, quality: int) -> float | None:
+    """The rate bound (bpp) of a registered generative model at ``quality`` (``None`` for
+    other models, and qualities it does not have)."""
+    if model not in ("gan-gc", "gan-sc") or not 1 <= quality <= len(GAN_CHANNELS):
+        return None
+    return GAN_CHANNELS[quality - 1] * math.log2(5) / STRIDE**2
+
+
+def _mask_tensor(mask: np.ndarray) -> Tensor:
+    """``h×w`` bool → ``1×1×h×w`` bool tensor."""
+    return torch.from_numpy(np.ascontiguousarray(mask))[None, None]
+
+
+def _gan_qualities(**extra: Any) -> dict[int, dict[str, Any]]:
+    return {
+        q: {"channels": c, "width": 60, "blocks": 9, **extra} for q, c in enumerate(GAN_CHANNELS, 1)
+    }
+
+
+@register(
+    "gan-gc",
+    _gan_qualities(noise=0),
+    "Generative compression (GC): fixed-centre latent, GAN-trained generator, < 0.15 bpp.",
+    objective="adversarial",
+)
+def gan_gc(channels: int, width: int, blocks: int = 9, noise: int = 0) -> GenerativeModel:
+    """GC with ``C = channels`` (qualities 1–4: 2, 4, 8, 16) and ``noise`` noise channels."""
+    return GenerativeModel(channels, width, blocks, noise=noise)
+
+
+@register(
+    "gan-sc",
+    _gan_qualities(classes=len(CAMVID_CLASSES)),
+    "Selective generative compression (SC): kept regions coded, the rest synthesised from a "
+    "semantic label map stored in the file.",
+    objective="adversarial",
+)
+def gan_sc(channels: int, width: int, blocks: int = 9, classes: int = 12) -> GenerativeModel:
+    """SC with ``C = channels`` over label maps of ``classes`` classes."""
+    return GenerativeModel(channels, width, blocks, classes=classes)
