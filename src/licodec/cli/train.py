@@ -106,6 +106,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override the registered model configuration (repeatable), e.g. n=64",
     )
+    parser.add_argument(
+        "--objective-arg",
+        type=_model_arg,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the objective (repeatable), e.g. warmup=0.25 for adversarial",
+    )
     parser.set_defaults(func=run)
 
 
@@ -117,6 +125,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values["lr_drops"] = tuple(args.lr_drops)
     values["freeze"] = tuple(args.freeze)
     values["model_args"] = dict(args.model_arg)
+    values["objective_args"] = dict(args.objective_arg)
     return TrainConfig(**values)
 
 

@@ -1,5 +1,6 @@
 """Training: configuration, objectives, the loop, and the export of what it trained."""
 
+from licodec.app.training.adversarial import Adversarial
 from licodec.app.training.config import TrainConfig, TrainResult
 from licodec.app.training.loop import train
 from licodec.app.training.objectives import (
@@ -13,6 +14,7 @@ from licodec.app.training.objectives import (
 from licodec.app.training.postfilter import PostFilterStage
 
 __all__ = [
+    "Adversarial",
     "OBJECTIVES",
     "Objective",
     "PostFilterStage",

@@ -46,6 +46,8 @@ class TrainConfig:
             default: the one the model's registry entry names).
         freeze: parameter-name prefixes that are not trained (e.g. ``("g_a", "g_s",
             "latent_codec")`` while a post-filter trains on a frozen codec).
+        objective_args: the objective's own settings (e.g. ``{"warmup": 0.25}`` of
+            ``"adversarial"``); each objective documents and checks its keys.
     """
 
     model: str
@@ -75,6 +77,7 @@ class TrainConfig:
     calibration_crops: int = 200
     objective: str | None = None
     freeze: tuple[str, ...] = ()
+    objective_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data, self.out = Path(self.data), Path(self.out)

@@ -35,7 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from licodec.app.data import ImageFolderCrops, ShardedStreamSampler
+from licodec.app.data import ShardedStreamSampler
 from licodec.app.training.config import TrainConfig, TrainResult
 from licodec.app.training.export import (
     calibration_batches,
@@ -153,7 +153,7 @@ class Trainer:
         else:
             self._restore(state)
 
-        self.dataset = ImageFolderCrops(config.data, crop=config.crop, seed=config.seed)
+        self.dataset = self.objective.dataset(config)
         self.objective.wrap(self._wrap)
 
     def _wrap(self, module: nn.Module) -> nn.Module:

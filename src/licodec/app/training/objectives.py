@@ -10,7 +10,9 @@ DDP, checkpoints, exact resume, the CSV log and the progress bar.
 
 Registered objectives (:data:`OBJECTIVES`, extended by :func:`register_objective`):
 
-* ``"rate-distortion"`` (:class:`RateDistortion`): ``R + λ·D`` with one Adam.
+* ``"rate-distortion"`` (:class:`RateDistortion`): ``R + λ·D`` with one Adam;
+* ``"adversarial"`` (:class:`licodec.app.training.adversarial.Adversarial`): a codec and a
+  discriminator alternating, no rate term (generative compression).
 
 The seam admits several optimizers that alternate (a generator and a discriminator),
 objectives without a rate term, frozen parts (``TrainConfig.freeze`` names parameter
@@ -28,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import MultiStepLR
+from torch.utils.data import Dataset
 
+from licodec.app.data import ImageFolderCrops
 from licodec.app.training.config import TrainConfig
 from licodec.components.quant import Quantizer
 from licodec.core.colour import CodedFormat
@@ -108,6 +112,10 @@ class Objective:
         """A batch of RGB training crops as the planes the model codes
         (:meth:`CompressionModel.planes_of`: e.g. Y and UV for a 4:2:0 model)."""
         return self.model.planes_of(x)
+
+    def dataset(self, config: TrainConfig) -> Dataset[Tensor]:
+        """The training items (default: random crops of the photos in ``config.data``)."""
+        return ImageFolderCrops(config.data, crop=config.crop, seed=config.seed)
 
     def step(self, x: Tensor) -> dict[str, Tensor]:
         """One optimisation step on batch ``x`` (optimizers and schedulers included); returns

@@ -1,0 +1,208 @@
+"""The adversarial objective of generative compression (``"adversarial"``).
+
+Generator side (the codec: encoder, generator, label features) and a multi-scale PatchGAN
+discriminator ``D`` (:class:`~licodec.components.layers.generative.MultiScaleDiscriminator`,
+conditioned on the one-hot label map for SC) alternate, one step each per batch, each with
+its own Adam (``β = (0.5, 0.999)``, the run's learning-rate schedule, gradients clipped to
+``clip_grad``, a step with a non-finite gradient skipped):
+
+* ``D`` minimises the LSGAN loss ``Σ_s mean((D_s(x) − 1)²) + mean(D_s(x̂)²)`` over its scales;
+* the codec minimises ``gan·Σ_s mean((D_s(x̂) − 1)²) + fm·FM + mse·d``, with feature
+  matching ``FM = Σ_s mean_l mean|D_s^l(x) − D_s^l(x̂)|`` over the layers before the last
+  (``[R]`` pix2pixHD's, ``[D]`` weight 10) and ``d`` the MSE of pictures scaled to
+  ``[−1, 1]`` (``[R]`` ``λ = 10``), for SC only over the pixels of kept latent blocks.
+
+**Warm start** (``[D]``): for the first ``warmup`` fraction of the steps the codec trains on
+``mse·d`` alone and ``D`` waits; then both train (``warmup = 1``: never — the MSE-only
+twin of a GAN run). A perceptual (VGG) term needs weights that
+cannot be downloaded here: it is not part of this objective.
+
+SC batches carry the label map as a fourth channel (:class:`~licodec.app.data.LabelledCrops`)
+so the loop's batching, sharding and exact resume stay as they are; every crop gets a random
+keep-mask (:mod:`.keep_masks`), drawn from a generator seeded by ``(seed, rank, step)``.
+
+Arguments (``TrainConfig.objective_args``): ``warmup`` (0.25), ``d_width`` (64, the paper's
+``64, 128, 256, 512``), ``mse`` (10), ``fm`` (10), ``gan`` (1). Only the codec is exported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from licodec.app.data import ImageFolderCrops, LabelledCrops
+from licodec.app.training.config import TrainConfig
+from licodec.app.training.keep_masks import random_latent_masks
+from licodec.app.training.objectives import (
+    Objective,
+    milestones,
+    multistep,
+    register_objective,
+    trainable,
+)
+from licodec.components.layers.generative import MultiScaleDiscriminator
+from licodec.errors import ModelError
+from licodec.models import CompressionModel
+
+DEFAULTS: dict[str, float] = {"warmup": 0.25, "d_width": 64, "mse": 10.0, "fm": 10.0, "gan": 1.0}
+
+
+def lsgan_real(outputs: list[list[Tensor]]) -> Tensor:
+    """``Σ_s mean((D_s − 1)²)``: the LSGAN loss of outputs that should read "real"."""
+    return sum(((scale[-1].float() - 1) ** 2).mean() for scale in outputs)
+
+
+def lsgan_fake(outputs: list[list[Tensor]]) -> Tensor:
+    """``Σ_s mean(D_s²)``: the LSGAN loss of outputs that should read "fake"."""
+    return sum((scale[-1].float() ** 2).mean() for scale in outputs)
+
+
+def feature_matching(real: list[list[Tensor]], fake: list[list[Tensor]]) -> Tensor:
+    """``Σ_s mean_l mean|real − fake|`` over every layer but the last of every scale."""
+    total = 0
+    for r_scale, f_scale in zip(real, fake, strict=True):
+        layers = list(zip(r_scale[:-1], f_scale[:-1], strict=True))
+        total = total + sum((f.float() - r.detach().float()).abs().mean() for r, f in layers) / len(
+            layers
+        )
+    return total
+
+
+def masked_mse(x_hat: Tensor, x: Tensor, mask: Tensor | None, stride: int) -> Tensor:
+    """MSE of pictures scaled to ``[−1, 1]`` (``4·MSE`` in [0, 1]), over the pixels of kept
+    latent blocks when ``mask`` (``N×1×h×w``) is given."""
+    error = 4 * (x_hat.float() - x) ** 2
+    if mask is None:
+        return error.mean()
+    weight = mask.float().repeat_interleave(stride, 2).repeat_interleave(stride, 3)
+    return (error * weight).sum() / (weight.sum() * x.shape[1]).clamp_min(1)
+
+
+def _step_if_finite(optimizer: torch.optim.Optimizer, parameters: list, clip: float) -> None:
+    """Clip the gradients to norm ``clip`` and step, unless their norm is not finite: then the
+    step is skipped (gradients dropped). ``[D]`` A flat crop (a saturated sky) makes every
+    instance norm's variance 0, and the gradient grows ×1/√ε through each of them until it
+    overflows; skipping that batch's update is deterministic, so resume stays exact."""
+    norm = nn.utils.clip_grad_norm_(parameters, clip)
+    if not torch.isfinite(norm):
+        optimizer.zero_grad(set_to_none=True)
+    optimizer.step()
+
+
+@register_objective
+class Adversarial(Objective):
+    """Codec and discriminator alternating (module docstring)."""
+
+    name = "adversarial"
+    terms = ("loss", "mse_term", "gan", "feature_matching", "discriminator", "psnr")
+    progress_terms = ("psnr", "gan", "discriminator")
+
+    def __init__(self, model: CompressionModel, config: TrainConfig) -> None:
+        super().__init__(model, config)
+        unknown = sorted(set(config.objective_args) - set(DEFAULTS))
+        if unknown:
+            raise ModelError(f"unknown adversarial objective argument {unknown[0]!r}")
+        self.args = {**DEFAULTS, **config.objective_args}
+        if not 0 <= self.args["warmup"] <= 1:
+            warmup = self.args["warmup"]
+            raise ModelError(f"warmup is a fraction of the steps in [0, 1], got {warmup}")
+        self.selective = bool(getattr(model, "selective", False))
+        width = int(self.args["d_width"])
+        classes = model.classes if self.selective else 0
+        widths = tuple(width * 2**i for i in range(4))
+        self.discriminator = MultiScaleDiscriminator(3 + classes, widths)
+        if config.channels_last:
+            self.discriminator.to(memory_format=torch.channels_last)
+        self.modules["discriminator"] = self.discriminator
+        self.d_net: nn.Module = self.discriminator
+        self.parameters = list(trainable(model, config.freeze))
+        optimizers = {
+            "model": torch.optim.Adam(self.parameters, lr=config.lr, betas=(0.5, 0.999)),
+            "discriminator": torch.optim.Adam(
+                self.discriminator.parameters(), lr=config.lr, betas=(0.5, 0.999)
+            ),
+        }
+        self.optimizers = optimizers
+        self.schedulers = {k: multistep(o, config) for k, o in optimizers.items()}
+        self.warmup_steps = round(self.args["warmup"] * config.steps)
+        self.step_index = 0
+
+    def wrap(self, wrap: Any) -> None:
+        self.net = wrap(self.model)
+        self.d_net = wrap(self.discriminator)
+
+    def dataset(self, config: TrainConfig) -> Dataset[Tensor]:
+        if self.selective:
+            return LabelledCrops(config.data, crop=config.crop, seed=config.seed)
+        return ImageFolderCrops(config.data, crop=config.crop, seed=config.seed)
+
+    def set_progress(self, step: int, steps: int) -> None:
+        super().set_progress(step, steps)
+        self.step_index = step
+
+    def step(self, batch: Tensor) -> dict[str, Tensor]:
+        config, stride = self.config, self.model.stride
+        x, labels, mask, condition = batch[:, :3], None, None, None
+        if self.selective:
+            labels = batch[:, 3].round().long()
+            rng = np.random.default_rng([config.seed, self._rank(), self.step_index])
+            mask = random_latent_masks(labels, stride, rng)
+            condition = self.model.one_hot(labels)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
+            x_hat = self.net(x, labels, mask)["x_hat"] if self.selective else self.net(x)["x_hat"]
+        mse_term = self.args["mse"] * masked_mse(x_hat, x, mask, stride)
+        zero = mse_term.new_zeros(())
+        adversarial = self.step_index >= self.warmup_steps
+        gan = fm = d_loss = zero
+        self.discriminator.requires_grad_(False)
+        if adversarial:
+            fake = self.d_net(x_hat, condition)
+            real = self.d_net(x, condition)
+            gan = self.args["gan"] * lsgan_real(fake)
+            fm = self.args["fm"] * feature_matching(real, fake)
+        loss = mse_term + gan + fm
+        codec_opt, d_opt = self.optimizers["model"], self.optimizers["discriminator"]
+        codec_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        _step_if_finite(codec_opt, self.parameters, config.clip_grad)
+        self.discriminator.requires_grad_(True)
+        d_opt.zero_grad(set_to_none=True)
+        if adversarial:
+            d_loss = lsgan_real(self.d_net(x, condition)) + lsgan_fake(
+                self.d_net(x_hat.detach(), condition)
+            )
+            d_loss.backward()
+        # while warming up there are no gradients: a no-op that keeps the schedule's order
+        _step_if_finite(d_opt, list(self.discriminator.parameters()), config.clip_grad)
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        with torch.no_grad():
+            error = ((x_hat.detach().float() - x) ** 2).mean().clamp_min(1e-10)
+        psnr = -10 * torch.log10(error)
+        return {
+            "loss": loss.detach(),
+            "mse_term": mse_term.detach(),
+            "gan": gan.detach(),
+            "feature_matching": fm.detach(),
+            "discriminator": d_loss.detach(),
+            "psnr": psnr,
+        }
+
+    def _rank(self) -> int:
+        return torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "objective": self.name,
+            "objective_args": self.args,
+            "warmup_steps": self.warmup_steps,
+            "lr_schedule": {
+                "optimizers": "Adam β=(0.5, 0.999), codec and discriminator",
+                "lr": self.config.lr,
+                "milestones": milestones(self.config),
+            },
+        }
