@@ -7,6 +7,8 @@ For each quality ``q`` and image ``i`` (``H_i×W_i`` pixels, file of ``B_i`` byt
     sections   = the same bpp counting the coded sections only (no container header)
     ms-ssim(q) = mean_i MS-SSIM_i                     (RGB, 8-bit decoded pixels)
 
+and, for generative models (or when asked), the means of the offline realism metrics
+(``brisque``, ``niqe``, ``butteraugli``, ``ssimulacra2``: :mod:`licodec.app.realism`),
 plus mean encode/decode wall times. The output is CompressAI's results layout, so our
 curves sit beside the published anchors.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +26,26 @@ import numpy as np
 import torch
 
 from licodec.app import codec, zoo
+from licodec.app.data import label_folder
+from licodec.app.realism import realism_metrics
 from licodec.app.sweep import rd_sweep
 from licodec.core.bitstream import Container
 from licodec.core.colour import CodedFormat
 from licodec.core.image import load_image
+from licodec.core.labels import read_label_map
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
 from licodec.core.yuv import YuvPlanes, load_yuv420
 from licodec.models import CompressionModel, spec
 
 
 def code_timed(
-    source: np.ndarray | YuvPlanes, model: CompressionModel
+    source: np.ndarray | YuvPlanes, model: CompressionModel, side: dict[str, Any] | None = None
 ) -> tuple[bytes, Container, np.ndarray | YuvPlanes, dict[str, float]]:
-    """Encode ``source`` to a file and decode it back, timed: ``(file bytes, its container,
-    the decoded pixels — or planes, for planes —, {"encoding_time", "decoding_time"})``."""
+    """Encode ``source`` (with the model's ``side`` inputs) to a file and decode it back,
+    timed: ``(file bytes, its container, the decoded pixels — or planes, for planes —,
+    {"encoding_time", "decoding_time"})``."""
     start = time.perf_counter()
-    data = codec.encode(source, model)
+    data = codec.encode(source, model, side=side)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
     container = codec.read(data)
@@ -50,16 +57,26 @@ def code_timed(
     return data, container, decoded, times
 
 
-def measure_image(model: CompressionModel, path: Path) -> dict[str, float]:
-    """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM and times."""
+def side_inputs_of(model: CompressionModel, path: Path) -> dict[str, Any]:
+    """The side inputs of an evaluation image: for models that take a label map, the one
+    of the same stem in :func:`~licodec.app.data.label_folder` (everything kept)."""
+    if "labels" not in model.side_inputs:
+        return {}
+    return {"labels": read_label_map(label_folder(path.parent) / f"{path.stem}.png")}
+
+
+def measure_image(model: CompressionModel, path: Path, realism: bool = False) -> dict[str, float]:
+    """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM, times and with
+    ``realism`` the offline realism metrics (:func:`licodec.app.realism.realism_metrics`)."""
     pixels, _ = load_image(path)
-    data, container, decoded, times = code_timed(pixels, model)
+    data, container, decoded, times = code_timed(pixels, model, side_inputs_of(model, path))
     height, width = pixels.shape[:2]
     return {
         "bpp": codec.file_size_bpp(data, height, width),
         "sections-bpp": 8 * sum(len(s) for s in container.sections) / (height * width),
         "psnr-rgb": psnr_uint8(pixels, decoded),
         "ms-ssim-rgb": ms_ssim_uint8(pixels, decoded),
+        **(realism_metrics(pixels, decoded) if realism else {}),
         **times,
     }
 
@@ -86,13 +103,17 @@ def evaluate(
     weights_dir: str | os.PathLike | None = None,
     progress: bool = True,
     yuv420: bool = False,
+    realism: bool | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model_name`` at each quality on ``images``; CompressAI JSON layout. With
     ``yuv420`` (always for a YUV model) the pictures are 4:2:0 and the metrics YUV ones
-    (:func:`measure_image_yuv420`)."""
+    (:func:`measure_image_yuv420`); ``realism`` adds the realism metrics of RGB pictures
+    (default: for generative models, whose names contain ``gan``)."""
     rgb_model = spec(model_name).input_format == CodedFormat.RGB444
     yuv420 = yuv420 or not rgb_model
-    measure = measure_image_yuv420 if yuv420 else measure_image
+    if realism is None:
+        realism = "gan" in model_name
+    measure = measure_image_yuv420 if yuv420 else partial(measure_image, realism=realism)
 
     def coder_at(quality: int) -> Callable[[Path], dict[str, float]]:
         weights = None

@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "limited range) and report PSNR-Y/U/V/YUV and MS-SSIM-Y (hevc-420, vvc-420, "
         "jpeg-420, av1-420)",
     )
+    parser.add_argument(
+        "--realism",
+        action="store_true",
+        help="add BRISQUE, NIQE, Butteraugli and SSIMULACRA 2 (RGB sweeps)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here (default: stdout)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -55,8 +60,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         codec = baselines.get_codec(args.codec)
         images = images_of(args)
-        sweep = baselines.run_yuv_baseline if args.yuv420 else baselines.run_baseline
-        result = sweep(codec, images, args.qualities, progress=not args.no_progress)
+        if args.yuv420:
+            if args.realism:
+                raise ValueError("--realism measures RGB pictures: drop --yuv420")
+            result = baselines.run_yuv_baseline(
+                codec, images, args.qualities, progress=not args.no_progress
+            )
+        else:
+            result = baselines.run_baseline(
+                codec, images, args.qualities, not args.no_progress, realism=args.realism
+            )
     except (ValueError, FileNotFoundError, baselines.BaselineError) as err:
         print(f"licodec: error: {err}", file=sys.stderr)
         return 2

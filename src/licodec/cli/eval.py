@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="measure on 4:2:0 pictures (.y4m, or images converted with BT.709) in "
         "PSNR-Y/U/V/YUV and MS-SSIM-Y",
     )
+    parser.add_argument(
+        "--realism",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add BRISQUE, NIQE, Butteraugli and SSIMULACRA 2 (default: for gan models)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here")
     parser.set_defaults(func=run)
 
@@ -35,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
     if not qualities:
         raise ModelError(f"no shipped weights for {args.model}: pass --qualities")
     result = evaluate.evaluate(
-        args.model, qualities, images_of(args), args.weights_dir, yuv420=args.yuv420
+        args.model,
+        qualities,
+        images_of(args),
+        args.weights_dir,
+        yuv420=args.yuv420,
+        realism=args.realism,
     )
     text = json.dumps(result, indent=2)
     if args.output:

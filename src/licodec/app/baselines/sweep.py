@@ -14,6 +14,7 @@ import numpy as np
 from licodec.app.baselines.base import BaselineCodec, BaselineError, CodedImage
 from licodec.app.baselines.ffmpeg import FfmpegCodec
 from licodec.app.baselines.registry import get_codec
+from licodec.app.realism import realism_metrics
 from licodec.app.sweep import rd_sweep
 from licodec.core.image import load_image
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8, yuv_metrics
@@ -38,6 +39,7 @@ def run_baseline(
     qualities: Sequence[float] | None = None,
     progress: bool = True,
     on_image: Callable[[str, float, CodedImage], None] | None = None,
+    realism: bool = False,
 ) -> dict[str, Any]:
     """Run ``codec`` over every image at every quality; return CompressAI-style results.
 
@@ -49,7 +51,8 @@ def run_baseline(
 
     and likewise mean encoding / decoding times in seconds. The entries are sorted by bpp.
     ``meta`` records the chroma format, encoder, the swept parameter and the qualities in the
-    same order as the results. ``on_image`` (if given) sees every coded image.
+    same order as the results. ``on_image`` (if given) sees every coded image. ``realism``
+    adds the offline realism metrics (:func:`licodec.app.realism.realism_metrics`).
 
     Raises:
         CodecUnavailableError: the codec cannot run here.
@@ -69,6 +72,7 @@ def run_baseline(
                 "bpp": coded.bpp(),
                 "psnr-rgb": psnr_uint8(image, coded.decoded),
                 "ms-ssim-rgb": ms_ssim_uint8(image, coded.decoded),
+                **(realism_metrics(image, coded.decoded) if realism else {}),
                 "encoding_time": coded.encoding_time,
                 "decoding_time": coded.decoding_time,
             }
