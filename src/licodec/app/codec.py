@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,6 +50,7 @@ def encode(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     frame: int | None = None,
     strip: bool = False,
+    side: dict[str, Any] | None = None,
 ) -> bytes:
     """Compress ``image`` with ``model`` into the bytes of a ``.lic`` file.
 
@@ -58,11 +60,12 @@ def encode(
     records whether the entropy parameters came from the model's fixed-point path (see
     :meth:`CompressionModel.calibrate`), and its weights id which weights wrote it. The
     picture's ICC profile travels in an ``ICC`` section (after the model's sections) unless
-    ``strip``; ``frame`` picks one frame of a multi-frame file.
+    ``strip``; ``frame`` picks one frame of a multi-frame file; ``side`` holds the model's
+    side inputs (e.g. ``labels`` and ``keep`` of ``gan-sc``).
     """
     picture, mode, icc = picture_of(image, model, max_pixels, frame)
     model.eval()
-    coded = model.compress(picture)
+    coded = model.compress(picture, **(side or {}))
     sections, tags = list(coded.sections), list(model.section_tags)
     if icc and not strip and _is_icc(icc):
         sections.append(icc)

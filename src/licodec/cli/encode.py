@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -21,8 +22,10 @@ from licodec.app import codec, ratecontrol, zoo
 from licodec.core.bitstream import unpack
 from licodec.core.files import STDIO, OutputExistsError, read_input, write_output
 from licodec.core.image import DEFAULT_MAX_PIXELS, load_image, open_image_bytes
+from licodec.core.labels import KeepRule, parse_classes, read_label_map
 from licodec.core.yuv import PIX_FMTS, YuvPlanes, is_yuv_path, read_y4m, read_yuv
 from licodec.errors import ImageInputError, ModelError
+from licodec.models import CompressionModel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,6 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="never switch the model's post-filter on (faster encode; models with one)",
     )
     parser.add_argument(
+        "--labels", type=Path, help="label map PNG of class ids (selective models, gan-sc)"
+    )
+    keep = parser.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--keep-classes", help="code only these classes, e.g. car,pedestrian (with --labels)"
+    )
+    keep.add_argument("--keep-box", help="code only the box X0,Y0,X1,Y1 (pixels, end exclusive)")
+    keep.add_argument("--keep-mask", type=Path, help="code only the non-zero pixels of this PNG")
+    parser.add_argument(
         "--max-pixels",
         type=int,
         default=DEFAULT_MAX_PIXELS,
@@ -77,11 +89,14 @@ def run(args: argparse.Namespace) -> int:
         model_name = args.model or (None if args.weights is not None else default)
         model = zoo.load_model(model_name, args.quality, args.weights)
         model.try_post_filter = not args.no_post_filter
+        side = _side_inputs(args, model)
         _check_output(output, args.force)
         source = _source(args)
         start = time.perf_counter()
-        data = codec.encode(source, model, args.max_pixels, args.frame, args.strip)
+        data = codec.encode(source, model, args.max_pixels, args.frame, args.strip, side)
     else:  # several encodes; the time includes loading each model
+        if _side_inputs(args, None):
+            raise ModelError("--max-bytes and --max-bpp take no --labels or --keep-* options")
         if args.weights is not None:
             raise ModelError("--max-bytes and --max-bpp pick a shipped quality: drop --weights")
         _check_output(output, args.force)
@@ -113,6 +128,35 @@ def _check_output(output: str, force: bool) -> None:
     """Refuse an existing output before any work is done (``write_output`` checks again)."""
     if output != STDIO and Path(output).exists() and not force:
         raise OutputExistsError(f"{output} exists: pass -f/--force to replace it")
+
+
+def _side_inputs(args: argparse.Namespace, model: CompressionModel | None) -> dict[str, Any]:
+    """The side inputs the options name: ``labels`` (a label map) and ``keep`` (a
+    :class:`~licodec.core.labels.KeepRule`); the model refuses those it does not take."""
+    side: dict[str, Any] = {}
+    if args.labels is not None:
+        side["labels"] = read_label_map(args.labels)
+    if args.keep_classes is not None:
+        names = getattr(model, "class_names", ())
+        side["keep"] = KeepRule(classes=parse_classes(args.keep_classes, names))
+    elif args.keep_box is not None:
+        side["keep"] = KeepRule(box=_box(args.keep_box))
+    elif args.keep_mask is not None:
+        side["keep"] = KeepRule.mask_png(args.keep_mask)
+    return side
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    """``"X0,Y0,X1,Y1"`` → four integers.
+
+    Raises:
+        ImageInputError: not four integers.
+    """
+    try:
+        x0, y0, x1, y1 = (int(part) for part in text.split(","))
+    except ValueError:
+        raise ImageInputError(f"--keep-box is X0,Y0,X1,Y1, e.g. 0,0,128,96, got {text!r}") from None
+    return x0, y0, x1, y1
 
 
 def _source(args: argparse.Namespace) -> Path | Image.Image | YuvPlanes:

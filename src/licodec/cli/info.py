@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from licodec.app import codec
+from licodec.models.gan import rate_bound_of
 from licodec.models.identity import format_id
 
 
@@ -42,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
             for i, s in enumerate(container.sections)
         ],
     }
+    bound = rate_bound_of(header.model, header.quality)
+    if bound is not None:
+        info["rate_bound_bpp"] = bound
     if args.json:
         print(json.dumps(info))
     else:
