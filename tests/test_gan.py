@@ -1,0 +1,356 @@
+"""Generative compression (GC and SC): fixed centres, per-channel tables stored in the file,
+label maps and keep-masks, the adversarial objective, and the offline realism metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_image
+from PIL import Image
+from safetensors import safe_open
+
+from licodec.app import codec
+from licodec.app.realism import niqe, realism_metrics
+from licodec.app.training import TrainConfig, train
+from licodec.app.training.keep_masks import random_pixel_mask
+from licodec.app.weights import export_weights
+from licodec.cli.main import main
+from licodec.components.latent.empirical import EmpiricalTableLatentCodec
+from licodec.components.quant.fixed_centres import FixedCentreQuantizer
+from licodec.core.bitstream import SectionTag, pack, unpack
+from licodec.core.image import to_pixels
+from licodec.core.labels import (
+    KeepRule,
+    block_any,
+    decode_label_map,
+    encode_label_map,
+    parse_classes,
+)
+from licodec.errors import BitstreamError, ImageInputError, ModelError
+from licodec.models import build
+from licodec.models.gan import CAMVID_CLASSES, GenerativeModel
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+CAMVID = SHARED / "camvid"
+KODAK = SHARED / "kodak"
+
+
+def tiny(name: str = "gan-sc", quality: int = 2, **overrides) -> GenerativeModel:
+    torch.manual_seed(0)
+    return build(name, quality, width=4, blocks=1, **overrides).eval()
+
+
+def camvid_pair(split: str = "test", index: int = 0) -> tuple[np.ndarray, np.ndarray, Path]:
+    frame = sorted((CAMVID / split).iterdir())[index]
+    labels = np.asarray(Image.open(CAMVID / f"{split}annot" / f"{frame.stem}.png"))
+    return np.asarray(Image.open(frame).convert("RGB")), labels, frame
+
+
+def reseal(data: bytes, tag: SectionTag, section: bytes) -> bytes:
+    """The file with the section ``tag`` replaced and the CRC recomputed."""
+    container = unpack(data)
+    sections = list(container.sections)
+    sections[container.tags.index(tag)] = section
+    return pack(container.header, sections, list(container.tags))
+
+
+# -- quantizer and latent codec -----------------------------------------------------------
+
+
+def test_fixed_centres_clip_round_and_pass_the_soft_gradient() -> None:
+    quantizer = FixedCentreQuantizer().train()
+    y = torch.tensor([-3.7, -1.4, -0.2, 0.6, 2.2, 9.0], requires_grad=True)
+    value = quantizer.relax_value(y)
+    assert value.tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0, 2.0]
+    value.sum().backward()
+    assert (y.grad[1:5] > 0.1).all() and y.grad[-1] < 1e-3  # soft slope inside, flat far out
+    assert quantizer.eval().relax_value(y).tolist() == value.tolist()
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_every_channel_is_coded_with_its_stored_table(masked) -> None:
+    codec_ = EmpiricalTableLatentCodec(4)
+    torch.manual_seed(1)
+    y = torch.randn(1, 4, 6, 9) * torch.tensor([0.3, 1.0, 2.0, 5.0])[None, :, None, None]
+    mask = (torch.rand(1, 1, 6, 9) > 0.4) if masked else None
+    sections, y_hat = codec_.compress(y, mask)
+    assert len(sections[0]) == 4 * 5
+    table = np.frombuffer(sections[0], dtype=np.uint8).reshape(4, 5)
+    assert table[0, 2] == 255 and table[0, 0] < 10  # channel 0 is nearly all zeros
+    decoded = codec_.decompress(sections, (6, 9), mask)
+    assert torch.equal(decoded, y_hat)
+    if masked:
+        assert (decoded[~mask.expand_as(decoded)] == 0).all()
+
+
+def test_masked_positions_are_not_stored() -> None:
+    codec_ = EmpiricalTableLatentCodec(8)
+    y = torch.randn(1, 8, 16, 16) * 2
+    full = len(codec_.compress(y)[0][1])
+    quarter = torch.zeros(1, 1, 16, 16, dtype=torch.bool)
+    quarter[..., :8, :8] = True
+    assert len(codec_.compress(y, quarter)[0][1]) < 0.35 * full
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [(bytes(19), "20"), (bytes([0]) + bytes([9] * 19), "frequency 0")],
+)
+def test_a_corrupt_table_is_a_bitstream_error(table, message) -> None:
+    codec_ = EmpiricalTableLatentCodec(4)
+    sections, _ = codec_.compress(torch.randn(1, 4, 5, 5))
+    with pytest.raises(BitstreamError, match=message):
+        codec_.decompress([table, sections[1]], (5, 5))
+
+
+# -- label maps and keep-rules --------------------------------------------------------------
+
+
+def test_label_maps_round_trip_losslessly_and_corruption_is_caught() -> None:
+    _, labels, _ = camvid_pair()
+    data = encode_label_map(labels)
+    assert len(data) < labels.size / 20
+    assert np.array_equal(decode_label_map(data, *labels.shape, 12), labels)
+    with pytest.raises(BitstreamError, match="LABELS"):
+        decode_label_map(data[: len(data) // 2], *labels.shape, 12)
+    with pytest.raises(BitstreamError, match="class id"):
+        decode_label_map(encode_label_map(np.full((4, 4), 12, np.uint8)), 4, 4, 12)
+
+
+def test_keep_rules_make_latent_masks_and_store_compactly() -> None:
+    labels = np.zeros((40, 50), np.uint8)
+    labels[20:25, 33:35] = 8  # a car in latent block (1, 2)
+    rule = KeepRule(classes=parse_classes("car", CAMVID_CLASSES))
+    mask = rule.latent_mask(labels, 40, 50, 16)
+    assert mask.shape == (3, 4) and mask.sum() == 1 and mask[1, 2]
+    assert len(rule.to_bytes(mask)) == 3
+    assert KeepRule.from_bytes(rule.to_bytes(mask), (3, 4))[0] == rule
+    box = KeepRule(box=(0, 0, 17, 10))
+    boxed = box.latent_mask(None, 40, 50, 16)
+    assert boxed.sum() == 2 and boxed[0, :2].all()
+    stored = KeepRule.from_bytes(box.to_bytes(boxed), (3, 4))[1]
+    assert np.array_equal(stored, boxed)
+    assert block_any(np.ones((3, 3), bool), 2, (2, 2)).all()
+
+
+@pytest.mark.parametrize(
+    ("rule", "labels", "message"),
+    [
+        (KeepRule(classes=frozenset({9})), np.zeros((32, 32), np.uint8), "keeps nothing"),
+        (KeepRule(classes=frozenset({9})), None, "needs a label map"),
+        (KeepRule(box=(10, 10, 5, 20)), None, "empty or outside"),
+        (KeepRule(pixels=np.ones((8, 8), bool)), None, "must have the same size"),
+    ],
+)
+def test_bad_keep_rules_are_refused_in_one_line(rule, labels, message) -> None:
+    with pytest.raises(ImageInputError, match=message):
+        rule.latent_mask(labels, 32, 32, 16)
+
+
+def test_unknown_classes_are_named() -> None:
+    with pytest.raises(ImageInputError, match="unknown class 'truck'"):
+        parse_classes("car,truck", CAMVID_CLASSES)
+
+
+def test_training_masks_keep_whole_instances_or_a_box() -> None:
+    _, labels, _ = camvid_pair("train")
+    rng = np.random.default_rng(0)
+    masks = [random_pixel_mask(labels, rng) for _ in range(20)]
+    fractions = [m.mean() for m in masks]
+    assert 0.05 < np.mean(fractions) < 0.6
+    for mask in masks:  # an instance mask never splits a class region's pixel from its twin
+        kept = np.unique(labels[mask])
+        assert len(kept) <= len(np.unique(labels))
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("noise", [0, 3])
+def test_gc_files_decode_to_the_encoders_picture_reproducibly(noise) -> None:
+    model = tiny("gan-gc", 1, noise=noise)
+    pixels = random_image(40, 70, 3)
+    data = codec.encode(pixels, model)
+    container = unpack(data)
+    expected = (SectionTag.TABLES, SectionTag.LATENT) + ((SectionTag.SEED,) if noise else ())
+    assert container.tags == expected
+    first, second = codec.decode_pixels(container, model), codec.decode_pixels(container, model)
+    assert np.array_equal(first, second)
+    reconstruction = codec.reconstruct(Image.fromarray(pixels), model)
+    assert np.array_equal(first, to_pixels(reconstruction))
+    latent_bits = 8 * len(container.sections[1])
+    assert latent_bits <= 2 * 3 * 5 * math.log2(5) + 64  # C·h·w·log2(5) plus the seal
+
+
+def test_gc_refuses_side_inputs_and_sc_needs_labels() -> None:
+    pixels = random_image(32, 32, 0)
+    with pytest.raises(ModelError, match="takes no side input 'labels'"):
+        codec.encode(pixels, tiny("gan-gc"), side={"labels": np.zeros((32, 32), np.uint8)})
+    with pytest.raises(ImageInputError, match="needs a label map"):
+        codec.encode(pixels, tiny())
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (np.zeros((31, 32), np.uint8), "31×32, the picture 32×32"),
+        (np.full((32, 32), 12, np.uint8), "class id 12"),
+    ],
+)
+def test_sc_refuses_label_maps_that_do_not_fit(labels, message) -> None:
+    with pytest.raises(ImageInputError, match=message):
+        codec.encode(random_image(32, 32, 0), tiny(), side={"labels": labels})
+
+
+def test_sc_stores_the_labels_and_only_the_kept_latent() -> None:
+    model = tiny()
+    pixels, labels, _ = camvid_pair()
+    full = unpack(codec.encode(pixels, model, side={"labels": labels}))
+    keep = KeepRule(classes=parse_classes("car,pedestrian", CAMVID_CLASSES))
+    data = codec.encode(pixels, model, side={"labels": labels, "keep": keep})
+    kept = unpack(data)
+    assert kept.tags == (SectionTag.LABELS, SectionTag.MASK, SectionTag.TABLES, SectionTag.LATENT)
+    assert kept.sections[0] == full.sections[0] == encode_label_map(labels)
+    assert len(kept.sections[3]) < len(full.sections[3])
+    decoded = codec.decode_pixels(kept, model)
+    expected = model.compress(
+        torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255,
+        reconstruct=True,
+        labels=labels,
+        keep=keep,
+    ).reconstruction.tensor
+    assert np.array_equal(decoded, to_pixels(expected))
+
+
+@pytest.mark.parametrize(
+    ("tag", "section", "message"),
+    [
+        (SectionTag.LABELS, b"\x00" * 40, "LABELS"),
+        (SectionTag.MASK, b"\x07", "keep-rule mode"),
+        (SectionTag.MASK, b"\x01\x00\x00", "class set"),
+        (SectionTag.MASK, b"\x01\x00\x02", "keeps nothing"),  # pedestrians, made absent
+        (SectionTag.TABLES, bytes(10), "frequency table"),
+    ],
+)
+def test_forged_sc_sections_are_bitstream_errors(tag, section, message) -> None:
+    model = tiny()
+    pixels, labels, _ = camvid_pair()
+    labels = np.where(labels == 9, 8, labels).astype(np.uint8)
+    keep = KeepRule(classes=frozenset({3}))
+    data = codec.encode(pixels, model, side={"labels": labels, "keep": keep})
+    with pytest.raises(BitstreamError, match=message):
+        codec.decode(reseal(data, tag, section), model)
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sc_weights(tmp_path_factory) -> str:
+    model = tiny()
+    path = tmp_path_factory.mktemp("gan") / "gan-sc-q2.safetensors"
+    export_weights(model, path, {"model_config": model.config})
+    return str(path)
+
+
+def test_cli_codes_with_labels_and_kept_classes_and_reports_the_bound(
+    sc_weights, tmp_path, capsys
+) -> None:
+    _, _, frame = camvid_pair()
+    labels = CAMVID / "testannot" / f"{frame.stem}.png"
+    lic, out = tmp_path / "f.lic", tmp_path / "out.png"
+    argv = ["encode", str(frame), "-o", str(lic), "--model", "gan-sc", "--quality", "2"]
+    argv += ["--labels", str(labels), "--keep-classes", "car,pedestrian", "--weights", sc_weights]
+    assert main(argv) == 0
+    assert main(["decode", str(lic), "-o", str(out), "--weights", sc_weights]) == 0
+    assert Image.open(out).size == (480, 360)
+    capsys.readouterr()
+    assert main(["info", str(lic), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["rate_bound_bpp"] == pytest.approx(4 * math.log2(5) / 256)
+    assert [s["tag"] for s in info["sections"]] == ["LABELS", "MASK", "TABLES", "LATENT"]
+
+
+def test_cli_refuses_a_label_map_of_another_size(sc_weights, tmp_path, capsys) -> None:
+    _, _, frame = camvid_pair()
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(small)
+    argv = ["encode", str(frame), "-o", str(tmp_path / "x.lic"), "--weights", sc_weights]
+    assert main([*argv, "--labels", str(small)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "same size" in err[0]
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def gan_config(tmp_path: Path, model: str, data: Path, steps: int, **extra) -> TrainConfig:
+    return TrainConfig(
+        model=model, quality=1, data=data, out=tmp_path, steps=steps, crop=64, batch_size=2,
+        num_workers=0, log_every=1, checkpoint_every=2, calibration_crops=1,
+        model_args={"width": 4, "blocks": 1},
+        objective_args={"warmup": 0.5, "d_width": 4}, **extra,
+    )  # fmt: skip
+
+
+def test_sc_training_warms_up_then_alternates_and_exports_no_discriminator(tmp_path) -> None:
+    result = train(gan_config(tmp_path, "gan-sc", CAMVID / "train", 4))
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    gan = [float(r.split(",")[header.index("discriminator")]) for r in rows[1:]]
+    assert gan[:2] == [0.0, 0.0] and all(v > 0 for v in gan[2:])
+    with safe_open(str(result.weights), framework="pt") as handle:
+        keys = list(handle.keys())
+    assert keys and not any("discriminator" in k for k in keys)
+    assert any(k.startswith("label_features") for k in keys)
+
+
+def test_gan_training_resumes_exactly_with_both_optimizers(tmp_path) -> None:
+    """Adversarial from the start and no learning-rate drop before the end, so that the first
+    two steps of a 4-step run are a 2-step run; the resumed half needs the discriminator's
+    weights and both Adam states back."""
+
+    def config(out: Path, steps: int, **extra) -> TrainConfig:
+        result = gan_config(out, "gan-gc", CAMVID / "train", steps, lr_drops=(1.0,), **extra)
+        result.objective_args = {"warmup": 0.0, "d_width": 4}
+        return result
+
+    whole = train(config(tmp_path / "a", 4)).model
+    train(config(tmp_path / "b", 2))
+    resumed = train(config(tmp_path / "b", 4, resume=True)).model
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_unknown_objective_arguments_are_refused(tmp_path) -> None:
+    config = gan_config(tmp_path, "gan-gc", CAMVID / "train", 2)
+    config.objective_args = {"warmpu": 0.1}
+    with pytest.raises(ModelError, match="warmpu"):
+        train(config)
+
+
+# -- realism metrics ----------------------------------------------------------------------------
+
+
+def test_realism_metrics_rank_a_blurred_picture_below_the_original() -> None:
+    original = np.asarray(Image.open(KODAK / "kodim05.png").convert("RGB"))
+    blurred = np.asarray(
+        Image.fromarray(original).resize((192, 128)).resize((768, 512), Image.Resampling.BICUBIC)
+    )
+    same = realism_metrics(original, original)
+    worse = realism_metrics(original, blurred)
+    assert set(same) == {"brisque", "niqe", "butteraugli", "ssimulacra2"}
+    assert same["butteraugli"] == 0 and same["ssimulacra2"] == pytest.approx(100)
+    assert worse["butteraugli"] > 5 and worse["ssimulacra2"] < 30
+    assert worse["brisque"] > same["brisque"] + 20 and worse["niqe"] > same["niqe"] + 2
+    assert 2 < same["niqe"] < 5  # natural photographs score about 3
+
+
+def test_niqe_needs_two_scales_of_blocks() -> None:
+    with pytest.raises(ValueError, match="96"):
+        niqe(random_image(90, 300, 0))
