@@ -1,0 +1,264 @@
+"""Generative compression beside HEVC and WebP: realism at equal bytes, SC's savings, and the
+comparison pictures.
+
+Every number is from real files: the shipped ``gan-gc`` / ``gan-sc`` weights (``--twin``:
+the MSE-only twin trained the same way, not shipped), HEVC 4:4:4 (x265, QP) and WebP at the
+bytes of each GC file. Run from the repository root:
+
+    python benchmarks/gan.py --part kodak    # Kodak (24 pictures)
+    python benchmarks/gan.py --part camvid   # CamVid test (every 5th frame: 24)
+    python benchmarks/gan.py --part sc       # SC against GC on CamVid test, by kept area
+    python benchmarks/gan.py --part pictures # the PNGs of results/gan/
+
+``kodak`` / ``camvid`` write ``results/gan/{part}.json``: per system the mean bpp (whole
+file), the rate bound and real/bound ratio of GC, PSNR, MS-SSIM, BRISQUE, NIQE, Butteraugli
+and SSIMULACRA 2 (:mod:`licodec.app.realism`). The HEVC twin of GC qQ is, per picture, the
+smallest QP whose file fits GC's bytes (QP 51 where none fits: then HEVC spends more bytes,
+and its mean bpp says so); WebP cannot go as low on these pictures and is left to the
+pictures. ``sc`` writes ``results/gan/sc.json``: per keep-rule (everything; all but sky,
+road and pavement; only the objects car, pedestrian, bicyclist, sign, pole, fence) the
+synthesised share of the latent, the bpp of the latent, label map, mask and whole file, and
+PSNR inside the kept blocks, beside GC at the same C on the same pixels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from licodec.app import codec, zoo
+from licodec.app.baselines import get_codec
+from licodec.app.baselines.base import BaselineCodec, CodedImage
+from licodec.app.realism import realism_metrics
+from licodec.core.bitstream import SectionTag, unpack
+from licodec.core.files import list_images
+from licodec.core.labels import KeepRule, parse_classes
+from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
+from licodec.models import CompressionModel
+from licodec.models.gan import CAMVID_CLASSES, STRIDE
+
+SHARED = Path("../shared/data")
+HEVC_QPS = range(22, 52)
+KEEP_RULES = {
+    "everything": None,
+    "no-sky-road-pavement": "building,pole,tree,sign,fence,car,pedestrian,bicyclist,void",
+    "objects": "car,pedestrian,bicyclist,sign,pole,fence",
+}
+
+
+def pictures(part: str, count: int) -> list[Path]:
+    if part == "kodak":
+        return list_images(SHARED / "kodak")[:count]
+    frames = list_images(SHARED / "camvid" / "test")
+    return frames[:: max(1, len(frames) // count)][:count]
+
+
+def load(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def gan_file(model: CompressionModel, pixels: np.ndarray, side: dict | None = None):
+    """``(file bytes, decoded pixels)`` of a real GAN file."""
+    data = codec.encode(pixels, model, side=side)
+    return data, codec.decode_pixels(codec.read(data), model)
+
+
+def within(baseline: BaselineCodec, pixels: np.ndarray, budget: int, qualities) -> CodedImage:
+    """The best quality (in ``qualities``, worst last) whose file fits ``budget`` bytes, by
+    bisection (sizes fall with the quality index); the worst one where none fits."""
+    qualities = list(qualities)
+    lo, hi, best = 0, len(qualities) - 1, None
+    worst = baseline.code(pixels, qualities[hi])
+    if len(worst.data) > budget:
+        return worst
+    best = worst
+    while lo < hi:
+        mid = (lo + hi) // 2
+        coded = baseline.code(pixels, qualities[mid])
+        if len(coded.data) <= budget:
+            best, hi = coded, mid
+        else:
+            lo = mid + 1
+    return best
+
+
+def measures(reference: np.ndarray, decoded: np.ndarray, data: bytes) -> dict[str, float]:
+    h, w = reference.shape[:2]
+    return {
+        "bpp": 8 * len(data) / (h * w),
+        "psnr-rgb": psnr_uint8(reference, decoded),
+        "ms-ssim-rgb": ms_ssim_uint8(reference, decoded),
+        **realism_metrics(reference, decoded),
+    }
+
+
+def mean_rows(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def rd_part(part: str, count: int, twin: Path | None) -> dict[str, Any]:
+    models = {f"gan-gc-q{q}": zoo.load_model("gan-gc", q) for q in (1, 2)}
+    if twin is not None:
+        models["gan-gc-q2-mse-twin"] = zoo.load_model("gan-gc", 2, twin)
+    hevc = get_codec("hevc")
+    rows: dict[str, list[dict[str, float]]] = {}
+    for path in pictures(part, count):
+        pixels = load(path)
+        for name, model in models.items():
+            data, decoded = gan_file(model, pixels)
+            rows.setdefault(name, []).append(measures(pixels, decoded, data))
+            if "twin" in name:
+                continue
+            matched = within(hevc, pixels, len(data), HEVC_QPS)
+            rows.setdefault(f"hevc-444@{name}", []).append(
+                measures(pixels, matched.decoded, matched.data)
+            )
+        print(path.name, flush=True)
+    result = {name: mean_rows(r) for name, r in rows.items()}
+    for q in (1, 2):
+        bound = models[f"gan-gc-q{q}"].rate_bound_bpp
+        result[f"gan-gc-q{q}"]["rate_bound_bpp"] = bound
+        result[f"gan-gc-q{q}"]["bpp_over_bound"] = result[f"gan-gc-q{q}"]["bpp"] / bound
+    return {"dataset": part, "pictures": count, "systems": result}
+
+
+def sc_part(count: int) -> dict[str, Any]:
+    sc, gc = zoo.load_model("gan-sc", 2), zoo.load_model("gan-gc", 2)
+    rows: dict[str, list[dict[str, float]]] = {}
+    for path in pictures("camvid", count):
+        pixels = load(path)
+        labels = np.asarray(Image.open(SHARED / "camvid" / "testannot" / f"{path.stem}.png"))
+        h, w = labels.shape
+        _, gc_decoded = gan_file(gc, pixels)
+        for rule_name, classes in KEEP_RULES.items():
+            rule = (
+                KeepRule()
+                if classes is None
+                else KeepRule(classes=parse_classes(classes, CAMVID_CLASSES))
+            )
+            mask = rule.latent_mask(labels, h, w, STRIDE)
+            data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
+            container = unpack(data)
+            size = dict(zip(container.tags, map(len, container.sections), strict=True))
+            kept = np.kron(mask, np.ones((STRIDE, STRIDE), bool))[:h, :w]
+            pixels_kept = pixels[kept]
+            rows.setdefault(rule_name, []).append({
+                "synthesised_fraction": 1 - float(mask.mean()),
+                "bpp": 8 * len(data) / (h * w),
+                "latent_bpp": 8 * (size[SectionTag.TABLES] + size[SectionTag.LATENT]) / (h * w),
+                "labels_bpp": 8 * size[SectionTag.LABELS] / (h * w),
+                "mask_bpp": 8 * size[SectionTag.MASK] / (h * w),
+                "psnr_kept_sc": psnr_uint8(pixels_kept, decoded[kept]),
+                "psnr_kept_gc": psnr_uint8(pixels_kept, gc_decoded[kept]),
+            })  # fmt: skip
+        print(path.name, flush=True)
+    gc_bpp = []
+    for path in pictures("camvid", count):
+        data, _ = gan_file(gc, load(path))
+        gc_bpp.append(8 * len(data) / (360 * 480))
+    return {
+        "dataset": "camvid-test",
+        "pictures": count,
+        "gc_q2_bpp": float(np.mean(gc_bpp)),
+        "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
+    }
+
+
+def label(panel: np.ndarray, text: str) -> np.ndarray:
+    image = Image.fromarray(panel)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, image.width, 14), fill=(0, 0, 0))
+    draw.text((3, 2), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def comparison(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Rows GC q1 and q2; columns original, GC, HEVC and WebP at GC's bytes and at twice."""
+    top, left, height, width = box
+    cut = lambda a: a[top : top + height, left : left + width]  # noqa: E731
+    hevc, webp = get_codec("hevc"), get_codec("webp")
+    rows = []
+    for q in (1, 2):
+        data, decoded = gan_file(zoo.load_model("gan-gc", q), pixels)
+        panels = [label(cut(pixels), "original"), label(cut(decoded), f"GC q{q}: {len(data)} B")]
+        for factor in (1, 2):
+            budget = factor * len(data)
+            for name, baseline, qualities in (
+                ("HEVC", hevc, HEVC_QPS),
+                ("WebP", webp, range(100, -1, -5)),
+            ):
+                coded = within(baseline, pixels, budget, qualities)
+                note = "" if len(coded.data) <= budget else " (smallest)"
+                text = f"{name} @{factor}x: {len(coded.data)} B{note}"
+                panels.append(label(cut(coded.decoded), text))
+        rows.append(np.concatenate(panels, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def sc_example(pixels: np.ndarray, labels: np.ndarray, classes: str) -> np.ndarray:
+    """Original, SC with the synthesised blocks shaded, SC as decoded, GC at the same C."""
+    sc, gc = zoo.load_model("gan-sc", 2), zoo.load_model("gan-gc", 2)
+    h, w = labels.shape
+    rule = KeepRule(classes=parse_classes(classes, CAMVID_CLASSES))
+    mask = rule.latent_mask(labels, h, w, STRIDE)
+    data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
+    gc_data, gc_decoded = gan_file(gc, pixels)
+    synthesised = ~np.kron(mask, np.ones((STRIDE, STRIDE), bool))[:h, :w]
+    shaded = decoded.copy()
+    shaded[synthesised] = (0.6 * shaded[synthesised] + 0.4 * np.array([255, 0, 160])).astype(
+        np.uint8
+    )
+    return np.concatenate(
+        [
+            label(pixels, "original"),
+            label(shaded, f"SC q2 ({classes} kept), synthesised shaded"),
+            label(decoded, f"SC q2: {len(data)} B, {100 * synthesised.mean():.0f}% synthesised"),
+            label(gc_decoded, f"GC q2: {len(gc_data)} B"),
+        ],
+        axis=1,
+    )
+
+
+def pictures_part(out: Path) -> dict[str, str]:
+    kodak = load(SHARED / "kodak" / "kodim23.png")
+    frame = pictures("camvid", 24)[3]
+    camvid = load(frame)
+    labels = np.asarray(Image.open(SHARED / "camvid" / "testannot" / f"{frame.stem}.png"))
+    written = {
+        "gan-kodim23.png": comparison(kodak, (128, 192, 256, 384)),
+        f"gan-camvid-{frame.stem}.png": comparison(camvid, (60, 0, 240, 360)),
+        f"gan-sc-{frame.stem}.png": sc_example(camvid, labels, "car,pedestrian,bicyclist,sign"),
+    }
+    for name, panel in written.items():
+        Image.fromarray(panel).save(out / name, optimize=True)
+    return {name: str(out / name) for name in written}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("kodak", "camvid", "sc", "pictures"), required=True)
+    parser.add_argument("--count", type=int, default=24, help="pictures per dataset")
+    parser.add_argument("--twin", type=Path, help="weights of the MSE-only twin of gan-gc q2")
+    parser.add_argument("--out", type=Path, default=Path("results/gan"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.part == "pictures":
+        result: dict[str, Any] = pictures_part(args.out)
+    elif args.part == "sc":
+        result = sc_part(args.count)
+    else:
+        result = rd_part(args.part, args.count, args.twin)
+    text = json.dumps(result, indent=2)
+    if args.part != "pictures":
+        (args.out / f"{args.part}.json").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
