@@ -2,11 +2,11 @@
 
 For each ``RUN_PATTERN.format(q=Q)/checkpoint.pt``: export fp16 weights into
 ``src/licodec/weights``, calibrate their fixed-point path on 200 training crops,
-evaluate every quality on Kodak from real files into
+evaluate every quality on Kodak (or ``--dataset``'s images) from real files into
 ``results/kodak/licodec-{MODEL}.json`` (a YUV model: Kodak as 4:2:0 planes, into
-``results/kodak-yuv420/``) and write the model's entries of
-``src/licodec/weights/manifest.json`` (each file's training record plus its Kodak means;
-other models' entries are kept).
+``results/kodak-yuv420/``; generative models with the realism metrics) and write the
+model's entries of ``src/licodec/weights/manifest.json`` (each file's training record plus
+its Kodak means; other models' entries are kept).
 Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--model M] [--init-from TEXT]
 [QUALITY ...],
 e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the manifest.
@@ -31,6 +31,7 @@ from licodec.core.files import list_images
 from licodec.models import spec
 
 ROOT = Path(__file__).resolve().parents[1]
+REALISM = ("brisque", "niqe", "butteraugli", "ssimulacra2")
 
 
 def main(
@@ -41,6 +42,7 @@ def main(
     qualities: list[int],
     init_from: str | None = None,
     model: str = zoo.DEFAULT_MODEL,
+    dataset: str = "kodak",
 ) -> None:
     for quality in qualities:
         weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
@@ -53,7 +55,8 @@ def main(
     zoo.manifest.cache_clear()
     result = evaluate.evaluate(model, qualities, list_images(kodak))
     yuv = spec(model).input_format != CodedFormat.RGB444
-    out = ROOT / "results" / ("kodak-yuv420" if yuv else "kodak") / f"licodec-{model}.json"
+    out = ROOT / "results" / (f"{dataset}-yuv420" if yuv else dataset) / f"licodec-{model}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     entries = {}
     for index, quality in enumerate(result["meta"]["qualities"]):
@@ -61,7 +64,8 @@ def main(
             manifest_path(zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)).read_text()
         )
         metrics = ("psnr-yuv", "psnr-y", "ms-ssim-y") if yuv else ("psnr-rgb", "ms-ssim-rgb")
-        record["kodak"] = {
+        metrics += tuple(k for k in REALISM if k in result["results"])
+        record[dataset] = {
             "bpp": result["results"]["bpp"][index],
             **{k.replace("-", "_"): result["results"][k][index] for k in metrics},
             "images": result["meta"]["num_images"],
@@ -86,6 +90,11 @@ if __name__ == "__main__":
     parser.add_argument("qualities", type=int, nargs="*", default=[1, 2, 4, 6])
     parser.add_argument("--init-from", help="what the runs began from; {q} is the quality")
     parser.add_argument("--model", default=zoo.DEFAULT_MODEL, help="registered model name")
+    parser.add_argument(
+        "--dataset",
+        default="kodak",
+        help="name of the evaluation set: the manifest key and results/ folder (camvid-test)",
+    )
     args = parser.parse_intermixed_args()
     main(
         args.runs,
@@ -95,4 +104,5 @@ if __name__ == "__main__":
         args.qualities,
         args.init_from,
         args.model,
+        args.dataset,
     )
