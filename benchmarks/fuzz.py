@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from licodec.app import codec
+from licodec.core.labels import KeepRule
 from licodec.errors import LicodecError
 from licodec.models import CompressionModel, build
 
@@ -44,8 +45,14 @@ FAMILIES = (
     "tucodec",
     "cheng2020-anchor",
     "cca-yuv420",
+    "gan-gc",
+    "gan-sc",
 )
-_SMALL = {"cheng2020-anchor": {"n": 16}}
+_SMALL = {
+    "cheng2020-anchor": {"n": 16},
+    "gan-gc": {"width": 4, "blocks": 1, "noise": 2},
+    "gan-sc": {"width": 4, "blocks": 1},
+}
 
 
 def family_file(name: str) -> tuple[CompressionModel, bytes]:
@@ -62,7 +69,12 @@ def family_file(name: str) -> tuple[CompressionModel, bytes]:
                 nn.init.constant_(module.compander[2].bias, 0.0)
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
-    return model, codec.encode(pixels, model)
+    side = {}
+    if "labels" in model.side_inputs:  # a label map of 8×8 regions; the cars are kept
+        regions = rng.integers(0, 12, (6, 8), dtype=np.uint8)
+        side = {"labels": np.kron(regions, np.ones((8, 8), np.uint8)),
+                "keep": KeepRule(classes=frozenset({int(regions[0, 0])}))}  # fmt: skip
+    return model, codec.encode(pixels, model, side=side)
 
 
 def _reseal(body: bytes) -> bytes:
