@@ -32,6 +32,7 @@ TINY = {
     **{f"{b}-{v}": {"n": 8, "m": 16} for b in ("mbt2018", "mbt2018-ckbd") for v in LVQAC},
     "cheng2020-lattice": {"n": 8},
     "cheng2020-ckbd-lattice": {"n": 8},
+    **{f"gan-{mode}": {"width": 4, "blocks": 1, "channels": 16} for mode in ("gc", "sc")},
 }
 DEFAULT_TINY = {"n": 8, "m": 12}
 SHAPES = ((4, 8), (8, 12))
