@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing as mp
 from conftest import random_image
 from PIL import Image
 from safetensors import safe_open
@@ -354,3 +357,24 @@ def test_realism_metrics_rank_a_blurred_picture_below_the_original() -> None:
 def test_niqe_needs_two_scales_of_blocks() -> None:
     with pytest.raises(ValueError, match="96"):
         niqe(random_image(90, 300, 0))
+
+
+def _ddp_worker(rank: int, port: int, out: Path) -> None:
+    os.environ.update(
+        RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+    )  # fmt: skip
+    torch.set_num_threads(1)
+    config = gan_config(out / "run", "gan-sc", CAMVID / "train", 3)
+    config.objective_args = {"warmup": 0.34, "d_width": 4}
+    torch.save(train(config).model.state_dict(), out / f"rank{rank}.pt")
+
+
+def test_gan_training_runs_data_parallel_with_identical_weights(tmp_path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(port, tmp_path), nprocs=2, join=True)
+    first = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    second = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert all(torch.equal(value, second[key]) for key, value in first.items())

@@ -158,7 +158,6 @@ class Adversarial(Objective):
         zero = mse_term.new_zeros(())
         adversarial = self.step_index >= self.warmup_steps
         gan = fm = d_loss = zero
-        self.discriminator.requires_grad_(False)
         if adversarial:
             fake = self.d_net(x_hat, condition)
             real = self.d_net(x, condition)
@@ -169,8 +168,7 @@ class Adversarial(Objective):
         codec_opt.zero_grad(set_to_none=True)
         loss.backward()
         _step_if_finite(codec_opt, self.parameters, config.clip_grad)
-        self.discriminator.requires_grad_(True)
-        d_opt.zero_grad(set_to_none=True)
+        d_opt.zero_grad(set_to_none=True)  # drops what the codec's loss left on D
         if adversarial:
             d_loss = lsgan_real(self.d_net(x, condition)) + lsgan_fake(
                 self.d_net(x_hat.detach(), condition)
