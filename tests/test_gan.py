@@ -17,6 +17,7 @@ from conftest import random_image
 from PIL import Image
 from safetensors import safe_open
 
+import licodec
 from licodec.app import codec
 from licodec.app.realism import niqe, realism_metrics
 from licodec.app.training import TrainConfig, train
@@ -378,3 +379,12 @@ def test_gan_training_runs_data_parallel_with_identical_weights(tmp_path) -> Non
     first = torch.load(tmp_path / "rank0.pt", weights_only=True)
     second = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert all(torch.equal(value, second[key]) for key, value in first.items())
+
+
+def test_the_python_api_passes_side_inputs(sc_weights) -> None:
+    pixels, labels, _ = camvid_pair()
+    keep = KeepRule(classes=frozenset({8}))
+    data = licodec.compress(pixels, weights=sc_weights, model="gan-sc", quality=2,
+                            labels=labels, keep=keep)  # fmt: skip
+    assert unpack(data).tags[:2] == (SectionTag.LABELS, SectionTag.MASK)
+    assert licodec.decompress(data, weights=sc_weights).size == (480, 360)

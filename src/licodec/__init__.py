@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image
 
@@ -51,6 +51,7 @@ def compress(
     weights: str | os.PathLike | None = None,
     max_bytes: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    **side: Any,
 ) -> bytes:
     """Compress an image (PIL image, H×W×C uint8 array, path, bytes of an image file or a
     binary file object) or 4:2:0 planes (:class:`~licodec.core.yuv.YuvPlanes`, a ``.y4m``
@@ -65,6 +66,8 @@ def compress(
             quality that fits it (:mod:`licodec.app.ratecontrol`; :class:`BudgetError` if
             none does).
         max_pixels: larger pictures are refused (``ImageInputError``) before decoding.
+        side: the model's side inputs, e.g. ``labels=`` (an ``H×W`` uint8 class map) and
+            ``keep=`` (a :class:`~licodec.core.labels.KeepRule`) for ``gan-sc``.
     """
     from licodec.app import codec, ratecontrol, zoo
     from licodec.core.yuv import is_yuv_path
@@ -74,11 +77,13 @@ def compress(
     if max_bytes is not None:
         if quality is not None or weights is not None or isinstance(model, CompressionModel):
             raise ModelError("max_bytes picks a shipped quality: pass no quality or weights")
+        if side:
+            raise ModelError("max_bytes takes no side inputs")
         model = model or default
         return ratecontrol.encode_within(image, max_bytes, model, max_pixels=max_pixels)[0]
     if not isinstance(model, CompressionModel):
         model = zoo.load_model(model or default, quality, weights)
-    return codec.encode(image, model, max_pixels)
+    return codec.encode(image, model, max_pixels, side=side)
 
 
 def decompress(
