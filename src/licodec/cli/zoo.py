@@ -7,6 +7,9 @@ import argparse
 from licodec.app import zoo
 from licodec.models import available, spec
 
+DATASETS = {"kodak": "Kodak", "camvid-test": "CamVid test"}
+"""Manifest keys of the evaluation sets, and how they are named."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``zoo`` subcommand."""
@@ -15,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """One line per model: qualities, shipped qualities with their Kodak bpp/PSNR."""
+    """One line per model: qualities, shipped qualities with their measured bpp/PSNR (Kodak,
+    or the set the manifest names, e.g. CamVid test for ``gan-sc``)."""
     for name in available():
         family = spec(name)
         qualities = ",".join(str(q) for q in sorted(family.qualities))
@@ -24,9 +28,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}{marker}: qualities {qualities}; {family.description}")
         for quality in shipped:
             entry = zoo.manifest()[name][str(quality)]
-            kodak = entry.get("kodak", {})
+            dataset = next((d for d in DATASETS if d in entry), "kodak")
+            measured = entry.get(dataset, {})
+            psnr = next((k for k in ("psnr_rgb", "psnr_yuv") if k in measured), "psnr_rgb")
             print(
-                f"    q{quality}: shipped, Kodak {kodak.get('bpp', float('nan')):.3f} bpp, "
-                f"{kodak.get('psnr_rgb', float('nan')):.2f} dB"
+                f"    q{quality}: shipped, {DATASETS.get(dataset, dataset)} "
+                f"{measured.get('bpp', float('nan')):.3f} bpp, "
+                f"{measured.get(psnr, float('nan')):.2f} dB {psnr[5:].upper()}"
             )
     return 0
