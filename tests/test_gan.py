@@ -19,6 +19,8 @@ from safetensors import safe_open
 
 import licodec
 from licodec.app import codec
+from licodec.app.evaluate import measure_image
+from licodec.app.lpips import Lpips
 from licodec.app.realism import niqe, realism_metrics
 from licodec.app.training import TrainConfig, train
 from licodec.app.training.keep_masks import random_pixel_mask
@@ -388,3 +390,38 @@ def test_the_python_api_passes_side_inputs(sc_weights) -> None:
                             labels=labels, keep=keep)  # fmt: skip
     assert unpack(data).tags[:2] == (SectionTag.LABELS, SectionTag.MASK)
     assert licodec.decompress(data, weights=sc_weights).size == (480, 360)
+
+
+def lpips_file(path: Path) -> Path:
+    """Seeded LPIPS weights in the documented layout (AlexNet features + lin heads)."""
+    torch.manual_seed(0)
+    model = Lpips()
+    state = {k[len("net.") :]: v for k, v in model.state_dict().items() if k.startswith("net.")}
+    for i, lin in enumerate(model.lins):
+        state[f"lin{i}.model.1.weight"] = lin.weight.detach().abs()
+    torch.save(state, path)
+    return path
+
+
+def test_lpips_runs_from_a_weights_file_and_names_what_is_missing(tmp_path) -> None:
+    distance = Lpips.from_file(lpips_file(tmp_path / "lpips.pth"))
+    image = np.asarray(Image.open(KODAK / "kodim05.png").convert("RGB"))[:128, :128]
+    noisy = np.clip(image + np.random.default_rng(0).normal(0, 20, image.shape), 0, 255)
+    assert distance.distance(image, image) == 0
+    assert distance.distance(image, noisy.astype(np.uint8)) > 0
+    state = torch.load(tmp_path / "lpips.pth")
+    del state["lin3.model.1.weight"]
+    torch.save(state, tmp_path / "partial.pth")
+    with pytest.raises(ModelError, match="lack lins.3.weight"):
+        Lpips.from_file(tmp_path / "partial.pth")
+    with pytest.raises(ModelError, match="cannot read LPIPS weights"):
+        Lpips.from_file(tmp_path / "absent.pth")
+
+
+def test_eval_reports_realism_keys_for_gan_models(tmp_path) -> None:
+    path = tmp_path / "kodim05.png"
+    Image.open(KODAK / "kodim05.png").crop((0, 0, 256, 160)).save(path)
+    row = measure_image(tiny("gan-gc"), path, realism=True, lpips=Lpips.from_file(
+        lpips_file(tmp_path / "lpips.pth")))  # fmt: skip
+    assert {"brisque", "butteraugli", "ssimulacra2", "lpips", "psnr-rgb", "bpp"} <= set(row)
+    assert "niqe" not in row  # 160 rows: below two scales of 96-pixel blocks

@@ -27,6 +27,7 @@ import torch
 
 from licodec.app import codec, zoo
 from licodec.app.data import label_folder
+from licodec.app.lpips import Lpips
 from licodec.app.realism import realism_metrics
 from licodec.app.sweep import rd_sweep
 from licodec.core.bitstream import Container
@@ -65,9 +66,12 @@ def side_inputs_of(model: CompressionModel, path: Path) -> dict[str, Any]:
     return {"labels": read_label_map(label_folder(path.parent) / f"{path.stem}.png")}
 
 
-def measure_image(model: CompressionModel, path: Path, realism: bool = False) -> dict[str, float]:
+def measure_image(
+    model: CompressionModel, path: Path, realism: bool = False, lpips: Lpips | None = None
+) -> dict[str, float]:
     """Encode and decode one image for real; returns its bpp, PSNR, MS-SSIM, times and with
-    ``realism`` the offline realism metrics (:func:`licodec.app.realism.realism_metrics`)."""
+    ``realism`` the offline realism metrics (:func:`licodec.app.realism.realism_metrics`,
+    LPIPS too with ``lpips``)."""
     pixels, _ = load_image(path)
     data, container, decoded, times = code_timed(pixels, model, side_inputs_of(model, path))
     height, width = pixels.shape[:2]
@@ -76,7 +80,7 @@ def measure_image(model: CompressionModel, path: Path, realism: bool = False) ->
         "sections-bpp": 8 * sum(len(s) for s in container.sections) / (height * width),
         "psnr-rgb": psnr_uint8(pixels, decoded),
         "ms-ssim-rgb": ms_ssim_uint8(pixels, decoded),
-        **(realism_metrics(pixels, decoded) if realism else {}),
+        **(realism_metrics(pixels, decoded, lpips) if realism else {}),
         **times,
     }
 
@@ -104,16 +108,22 @@ def evaluate(
     progress: bool = True,
     yuv420: bool = False,
     realism: bool | None = None,
+    lpips: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model_name`` at each quality on ``images``; CompressAI JSON layout. With
     ``yuv420`` (always for a YUV model) the pictures are 4:2:0 and the metrics YUV ones
     (:func:`measure_image_yuv420`); ``realism`` adds the realism metrics of RGB pictures
-    (default: for generative models, whose names contain ``gan``)."""
+    (default: for generative models, whose names contain ``gan``; with ``lpips``, the path
+    of LPIPS weights, also LPIPS)."""
     rgb_model = spec(model_name).input_format == CodedFormat.RGB444
     yuv420 = yuv420 or not rgb_model
     if realism is None:
         realism = "gan" in model_name
-    measure = measure_image_yuv420 if yuv420 else partial(measure_image, realism=realism)
+    distance = None if lpips is None else Lpips.from_file(lpips)
+    realism = realism or distance is not None
+    measure = (
+        measure_image_yuv420 if yuv420 else partial(measure_image, realism=realism, lpips=distance)
+    )
 
     def coder_at(quality: int) -> Callable[[Path], dict[str, float]]:
         weights = None

@@ -1,7 +1,9 @@
 """Realism and perceptual metrics that run offline, for generative compression.
 
 FID, KID, LPIPS and DISTS need pretrained Inception / VGG / AlexNet weights that cannot be
-downloaded here, so they are not computed. What runs (all on ``H×W×3`` uint8 RGB):
+downloaded here: FID, KID and DISTS are not computed, LPIPS only from weights the user
+provides (:mod:`licodec.app.lpips`, ``licodec eval --lpips-weights``). What runs (all on
+``H×W×3`` uint8 RGB):
 
 * **BRISQUE** (no reference, lower is better): the ``brisque`` package and the SVR model it
   bundles (its OpenCV dependency comes with ``opencv-python-headless``). Its feature scaling
@@ -34,6 +36,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage, special
+
+from licodec.app.lpips import Lpips
 
 NIQE_BLOCK = 96
 _GAMMAS = np.arange(0.2, 10.001, 0.001)
@@ -180,9 +184,12 @@ def _write_png(pixels: np.ndarray, folder: str, name: str) -> str:
     return path
 
 
-def realism_metrics(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+def realism_metrics(
+    reference: np.ndarray, decoded: np.ndarray, lpips: Lpips | None = None
+) -> dict[str, float]:
     """Every available metric of a decoded picture (uint8 RGB ``H×W×3``) against its
-    reference (module docstring); NIQE is left out for pictures below 192×192."""
+    reference (module docstring), and ``lpips`` with LPIPS weights
+    (:class:`licodec.app.lpips.Lpips`); NIQE is left out for pictures below 192×192."""
     values: dict[str, float | None] = {
         "brisque": brisque(decoded),
         "butteraugli": butteraugli(reference, decoded),
@@ -190,4 +197,6 @@ def realism_metrics(reference: np.ndarray, decoded: np.ndarray) -> dict[str, flo
     }
     if min(decoded.shape[:2]) >= 2 * NIQE_BLOCK:
         values["niqe"] = niqe(decoded)
+    if lpips is not None:
+        values["lpips"] = lpips.distance(reference, decoded)
     return {k: v for k, v in values.items() if v is not None}

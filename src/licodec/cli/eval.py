@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="add BRISQUE, NIQE, Butteraugli and SSIMULACRA 2 (default: for gan models)",
     )
+    parser.add_argument(
+        "--lpips-weights",
+        type=Path,
+        help="LPIPS (AlexNet) weights: AlexNet features + LPIPS heads in one state dict "
+        "(none ship: they cannot be downloaded here)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write the JSON here")
     parser.set_defaults(func=run)
 
@@ -47,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         args.weights_dir,
         yuv420=args.yuv420,
         realism=args.realism,
+        lpips=args.lpips_weights,
     )
     text = json.dumps(result, indent=2)
     if args.output:
