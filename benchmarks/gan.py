@@ -43,7 +43,7 @@ from licodec.models import CompressionModel
 from licodec.models.gan import CAMVID_CLASSES, STRIDE
 
 SHARED = Path("../shared/data")
-HEVC_QPS = range(22, 52)
+HEVC_QPS = range(30, 52)
 KEEP_RULES = {
     "everything": None,
     "no-sky-road-pavement": "building,pole,tree,sign,fence,car,pedestrian,bicyclist,void",

@@ -86,6 +86,8 @@ class GenerativeModel(CompressionModel):
         classes: int = 0,
         centres: int = 5,
     ) -> None:
+        if noise and classes:
+            raise ValueError("noise channels are for GC: a selective model synthesises from labels")
         widths = tuple(width * 2**i for i in range(5))
         latent_codec = EmpiricalTableLatentCodec(channels, FixedCentreQuantizer(centres))
         label_channels = 4 * width if classes else 0
