@@ -53,8 +53,11 @@ def calibrate_weights(
         raise ModelError(f"no manifest {sidecar} names the model of {weights}")
     manifest = json.loads(sidecar.read_text())
     model = load_model(manifest["model"], manifest["quality"], weights)
-    model.calibrate(calibration_crops(data, count, crop))
-    manifest["calibration"] = {"crops": count, "crop": crop, "data": str(data)}
+    if model.has_probability_networks:
+        model.calibrate(calibration_crops(data, count, crop))
+        manifest["calibration"] = {"crops": count, "crop": crop, "data": str(data)}
+    else:
+        manifest["calibration"] = None
     output = output or weights
     export_weights(model, output, manifest)
     return output

@@ -317,6 +317,10 @@ class CompressionModel(nn.Module):
         the batch itself)."""
         return (x,)
 
+    has_probability_networks: bool = True
+    """Whether networks decide coding probabilities (then :meth:`calibrate` builds their
+    integer path); ``False`` for models that code with tables alone."""
+
     @property
     def calibrated(self) -> bool:
         """Whether the integer path exists (always, for models without parameter networks)."""

@@ -76,6 +76,7 @@ class GenerativeModel(CompressionModel):
 
     band_pixels = None  # instance norm: the transforms see the whole picture
     try_post_filter = False
+    has_probability_networks = False
 
     def __init__(
         self,
