@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The generative runs (results/gan/): gan-gc q1 (C = 2) and q2 (C = 4) and gan-sc q2 with the
+# adversarial objective, and the MSE-only twin of gan-gc q2 (warmup=1: the same recipe with
+# the adversarial term never switched on). Recipe, all four at once, one thread each: width
+# 10, 6 residual blocks, 3000 steps from scratch, batch 8, 128² crops, seed 0, lr 2e-4 for
+# codec and discriminator (×0.1 after 80% and 95%), a 750-step warm start on 10·MSE alone,
+# then LSGAN + 10·feature matching + 10·MSE against a 3-scale PatchGAN of widths 16…128.
+# GC trains on ../shared/data/train, SC on ../shared/data/camvid/train.
+# Usage: tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+set -euo pipefail
+RUNS=$1
+SHARED=${SHARED:-../shared/data}
+mkdir -p "$RUNS"
+train() {  # NAME MODEL QUALITY DATA [objective args...]
+    local name=$1 model=$2 q=$3 data=$4; shift 4
+    local extra=()
+    for arg in "$@"; do extra+=(--objective-arg "$arg"); done
+    OMP_NUM_THREADS=1 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
+    python -m licodec.cli.main train "$model" --quality "$q" --data "$data" \
+        --out "$RUNS/$name" --steps 3000 --crop 128 --batch-size 8 --num-workers 1 \
+        --log-every 25 --checkpoint-every 250 --lr 2e-4 --seed 0 \
+        --model-arg width=10 --model-arg blocks=6 --objective-arg d_width=16 "${extra[@]}" \
+        --channels-last --resume > "$RUNS/$name.out" 2>&1
+}
+train gc-q2 gan-gc 2 "$SHARED/train" &
+train gc-q1 gan-gc 1 "$SHARED/train" &
+train sc-q2 gan-sc 2 "$SHARED/camvid/train" &
+train gc-q2-mse gan-gc 2 "$SHARED/train" warmup=1 &
+wait
