@@ -425,3 +425,9 @@ def test_eval_reports_realism_keys_for_gan_models(tmp_path) -> None:
         lpips_file(tmp_path / "lpips.pth")))  # fmt: skip
     assert {"brisque", "butteraugli", "ssimulacra2", "lpips", "psnr-rgb", "bpp"} <= set(row)
     assert "niqe" not in row  # 160 rows: below two scales of 96-pixel blocks
+
+
+def test_eval_finds_the_label_map_beside_each_picture() -> None:
+    _, _, frame = camvid_pair()
+    row = measure_image(tiny(), frame)
+    assert row["bpp"] > 8 * len(encode_label_map(camvid_pair()[1])) / (480 * 360)
