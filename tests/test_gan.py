@@ -313,6 +313,7 @@ def test_sc_training_warms_up_then_alternates_and_exports_no_discriminator(tmp_p
     with safe_open(str(result.weights), framework="pt") as handle:
         keys = list(handle.keys())
     assert keys and not any("discriminator" in k for k in keys)
+    assert result.manifest["calibration"] is None  # no network decides a probability
     assert any(k.startswith("label_features") for k in keys)
 
 

@@ -76,7 +76,11 @@ def training_manifest(
         "data": {"path": str(config.data), "images": images},
         "hardware": hardware,
         "precision": "bf16 autocast" if config.bf16 else "fp32",
-        "calibration": {"crops": config.calibration_crops, "crop": config.crop},
+        "calibration": (
+            {"crops": config.calibration_crops, "crop": config.crop}
+            if model.has_probability_networks
+            else None
+        ),
         "init_from": str(start) if start else None,
         "init_partial": config.init_partial,
         "seed": config.seed,
