@@ -70,11 +70,7 @@ class ImageFolderCrops(Dataset[Tensor]):
         return len(self.files)
 
     def __getitem__(self, key: Key) -> Tensor:
-        if isinstance(key, tuple):
-            index, epoch = key
-            rng = np.random.default_rng([self.seed, epoch, index])
-        else:
-            index, rng = key, self._worker_stream()
+        index, rng = self._draw(key)
         with Image.open(self.files[index]) as image:
             image = image.convert("RGB")
         image = self._downscale(image, rng)
@@ -86,6 +82,13 @@ class ImageFolderCrops(Dataset[Tensor]):
         if rng.random() < 0.5:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return _to_tensor(np.asarray(image))
+
+    def _draw(self, key: Key) -> tuple[int, np.random.Generator]:
+        """The item's index and the generator of its random choices (module docstring)."""
+        if isinstance(key, tuple):
+            index, epoch = key
+            return index, np.random.default_rng([self.seed, epoch, index])
+        return key, self._worker_stream()
 
     def _worker_stream(self) -> np.random.Generator:
         """The random stream of plain integer keys in this worker (see module docstring)."""
@@ -122,48 +125,37 @@ def label_folder(root: Path) -> Path:
     return root.parent / f"{root.name}annot"
 
 
-class LabelledCrops(Dataset[Tensor]):
+class LabelledCrops(ImageFolderCrops):
     """Random square crops of images and their label maps, as ``4×crop×crop`` floats: RGB in
     [0, 1] and the class id (an integer-valued float) as a fourth channel.
 
     The label map of ``root/…/NAME.ext`` is ``label_folder(root)/…/NAME.png``, of the same
-    size. Per item (keys as :class:`ImageFolderCrops`): a random window, flipped
-    horizontally with probability ½, the same for both; ``[D]`` no downscaling, which
-    would have to resample the labels.
+    size. Per item (keys and random streams as :class:`ImageFolderCrops`): a random window,
+    flipped horizontally with probability ½, the same for both (mirror-padded where the
+    picture is smaller than the crop); ``[D]`` no downscaling, which would have to resample
+    the labels.
 
     Raises:
         FileNotFoundError: an image without its label map.
     """
 
     def __init__(self, root: Path | str, crop: int = 256, seed: int = 0) -> None:
-        self.root, self.crop, self.seed = Path(root), crop, seed
-        self.files = find_images(self.root)
+        super().__init__(root, crop=crop, seed=seed)
         labels = label_folder(self.root)
         self.labels = [labels / f.relative_to(self.root).with_suffix(".png") for f in self.files]
         missing = [str(p) for p in self.labels if not p.exists()]
         if missing:
             raise FileNotFoundError(f"no label map {missing[0]} (and {len(missing) - 1} more)")
 
-    def __len__(self) -> int:
-        return len(self.files)
-
     def __getitem__(self, key: Key) -> Tensor:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
-        rng = np.random.default_rng([self.seed, epoch, index])
+        index, rng = self._draw(key)
         with Image.open(self.files[index]) as image:
             pixels = np.asarray(image.convert("RGB"))
         with Image.open(self.labels[index]) as image:
             labels = np.asarray(image)
         if labels.shape != pixels.shape[:2]:
             raise ValueError(f"{self.labels[index]} is not the size of {self.files[index]}")
-        both = np.concatenate([pixels, labels[..., None]], axis=2)
-        pad_h, pad_w = max(0, self.crop - both.shape[0]), max(0, self.crop - both.shape[1])
-        both = np.pad(both, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
-        top = int(rng.integers(0, both.shape[0] - self.crop + 1))
-        left = int(rng.integers(0, both.shape[1] - self.crop + 1))
-        both = both[top : top + self.crop, left : left + self.crop]
-        if rng.random() < 0.5:
-            both = both[:, ::-1]
+        both = self._pad_crop(np.concatenate([pixels, labels[..., None]], axis=2), rng)
         chw = np.ascontiguousarray(both.transpose(2, 0, 1), dtype=np.float32)
         chw[:3] /= 255
         return torch.from_numpy(chw)
