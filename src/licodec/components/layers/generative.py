@@ -14,8 +14,8 @@ normalisation and ReLU unless said otherwise. Pictures enter as ``2x − 1`` (``
   LeakyReLU), ``c4s1-1``; returns every layer's features (feature matching) of every scale.
 
 Paper widths are ``(60, 120, 240, 480, 960)`` for encoder and generator and
-``(64, 128, 256, 512)`` for the discriminator; the shipped CPU-trained weights use a quarter
-of them (``[D]``, :mod:`licodec.models.gan`).
+``(64, 128, 256, 512)`` for the discriminator; the shipped CPU-trained weights use a sixth
+of the first (``w0 = 10``) and a quarter of the second (``[D]``, :mod:`licodec.models.gan`).
 """
 
 from __future__ import annotations
