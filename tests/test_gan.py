@@ -432,3 +432,18 @@ def test_eval_finds_the_label_map_beside_each_picture() -> None:
     _, _, frame = camvid_pair()
     row = measure_image(tiny(), frame)
     assert row["bpp"] > 8 * len(encode_label_map(camvid_pair()[1])) / (480 * 360)
+
+
+def test_the_decoded_latent_is_the_encoders_with_the_mask_applied() -> None:
+    model = tiny()
+    pixels, labels, _ = camvid_pair()
+    keep = KeepRule(classes=frozenset({8}))
+    data = codec.encode(pixels, model, side={"labels": labels, "keep": keep})
+    container = unpack(data)
+    w_hat = model.decompress_latent(list(container.sections), 360, 480)
+    mask = keep.latent_mask(labels, 360, 480, 16)
+    assert w_hat.shape == (1, 4, *mask.shape)
+    assert (w_hat[0][:, ~mask] == 0).all() and w_hat[0][:, mask].abs().sum() > 0
+    x = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
+    expected = model.latent_codec.quantizer.quantize(model.analyze(*model.padded(model.picture(x))))
+    assert torch.equal(w_hat[0][:, mask], expected[0][:, mask])

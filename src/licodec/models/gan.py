@@ -194,15 +194,27 @@ class GenerativeModel(CompressionModel):
             noise = self._noise(seed, shape)
         if not reconstruct:
             return Coded(sections)
-        x_hat = crop(self.generate(w_hat, label_tensor, noise), height, width).clamp_(0, 1)
-        return Coded(sections, reconstruction=Picture.rgb(x_hat))
+        reconstruction = self._picture(w_hat, label_tensor, noise, height, width)
+        return Coded(sections, reconstruction=reconstruction)
 
     @torch.no_grad()
     def decompress(self, coded: Coded | list[bytes], height: int, width: int) -> Picture:
         if not isinstance(coded, Coded):
             coded = Coded(list(coded))
         self.check_model_flags(coded.model_flags)
-        sections = list(coded.sections)
+        w_hat, labels, noise = self._decode_inputs(coded.sections, height, width)
+        return self._picture(w_hat, labels, noise, height, width)
+
+    @torch.no_grad()
+    def decompress_latent(self, sections: list[bytes], height: int, width: int) -> Tensor:
+        """The decoded ``ŵ`` (zero where the keep-mask drops it)."""
+        return self._decode_inputs(sections, height, width)[0]
+
+    def _decode_inputs(
+        self, sections: list[bytes], height: int, width: int
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """``(ŵ, padded labels, noise)`` of a file's sections (see :attr:`section_tags`)."""
+        sections = list(sections)
         shape = self.latent_shape(height, width)
         label_tensor = mask = noise = None
         if self.selective:
@@ -221,8 +233,13 @@ class GenerativeModel(CompressionModel):
                 raise BitstreamError("corrupted SEED section: a seed is 4 bytes")
             noise = self._noise(int.from_bytes(sections[-1], "little"), shape)
             sections = sections[:-1]
-        w_hat = self.latent_codec.decompress(sections, shape, mask)
-        x_hat = crop(self.generate(w_hat, label_tensor, noise), height, width).clamp_(0, 1)
+        return self.latent_codec.decompress(sections, shape, mask), label_tensor, noise
+
+    def _picture(
+        self, w_hat: Tensor, labels: Tensor | None, noise: Tensor | None, height: int, width: int
+    ) -> Picture:
+        """The generated picture, cropped to ``height``×``width`` and clamped to [0, 1]."""
+        x_hat = crop(self.generate(w_hat, labels, noise), height, width).clamp_(0, 1)
         return Picture.rgb(x_hat)
 
     def decompress_latent_batch(self, files: list[list[bytes]], height: int, width: int) -> Tensor:
