@@ -131,11 +131,13 @@ def rd_part(part: str, count: int, twin: Path | None) -> dict[str, Any]:
 def sc_part(count: int) -> dict[str, Any]:
     sc, gc = zoo.load_model("gan-sc", 2), zoo.load_model("gan-gc", 2)
     rows: dict[str, list[dict[str, float]]] = {}
+    gc_bpp = []
     for path in pictures("camvid", count):
         pixels = load(path)
         labels = np.asarray(Image.open(SHARED / "camvid" / "testannot" / f"{path.stem}.png"))
         h, w = labels.shape
-        _, gc_decoded = gan_file(gc, pixels)
+        gc_data, gc_decoded = gan_file(gc, pixels)
+        gc_bpp.append(8 * len(gc_data) / (h * w))
         for rule_name, classes in KEEP_RULES.items():
             rule = (
                 KeepRule()
@@ -146,7 +148,7 @@ def sc_part(count: int) -> dict[str, Any]:
             data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
             container = unpack(data)
             size = dict(zip(container.tags, map(len, container.sections), strict=True))
-            kept = np.kron(mask, np.ones((STRIDE, STRIDE), bool))[:h, :w]
+            kept = kept_pixels(mask, h, w)
             pixels_kept = pixels[kept]
             rows.setdefault(rule_name, []).append({
                 "synthesised_fraction": 1 - float(mask.mean()),
@@ -158,16 +160,17 @@ def sc_part(count: int) -> dict[str, Any]:
                 "psnr_kept_gc": psnr_uint8(pixels_kept, gc_decoded[kept]),
             })  # fmt: skip
         print(path.name, flush=True)
-    gc_bpp = []
-    for path in pictures("camvid", count):
-        data, _ = gan_file(gc, load(path))
-        gc_bpp.append(8 * len(data) / (360 * 480))
     return {
         "dataset": "camvid-test",
         "pictures": count,
         "gc_q2_bpp": float(np.mean(gc_bpp)),
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
+
+
+def kept_pixels(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The ``height``×``width`` pixels of the latent blocks a keep-mask keeps."""
+    return np.kron(mask, np.ones((STRIDE, STRIDE), bool))[:height, :width]
 
 
 def label(panel: np.ndarray, text: str) -> np.ndarray:
@@ -209,7 +212,7 @@ def sc_example(pixels: np.ndarray, labels: np.ndarray, classes: str) -> np.ndarr
     mask = rule.latent_mask(labels, h, w, STRIDE)
     data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
     gc_data, gc_decoded = gan_file(gc, pixels)
-    synthesised = ~np.kron(mask, np.ones((STRIDE, STRIDE), bool))[:h, :w]
+    synthesised = ~kept_pixels(mask, h, w)
     shaded = decoded.copy()
     shaded[synthesised] = (0.6 * shaded[synthesised] + 0.4 * np.array([255, 0, 160])).astype(
         np.uint8
