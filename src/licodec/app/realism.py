@@ -29,6 +29,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -158,30 +160,41 @@ def brisque(pixels: np.ndarray) -> float | None:
 
 def butteraugli(reference: np.ndarray, decoded: np.ndarray) -> float | None:
     """Butteraugli distance (Debian ``butteraugli``), or ``None`` without the tool."""
-    tool = shutil.which("butteraugli")
-    if tool is None:
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        a, b = _write_png(reference, folder, "a"), _write_png(decoded, folder, "b")
-        out = subprocess.run([tool, a, b], capture_output=True, text=True, check=True)
-    return float(out.stdout.split()[0])
+    with _png_pair(reference, decoded) as (a, b):
+        return _butteraugli_files(a, b)
 
 
 def ssimulacra2(reference: np.ndarray, decoded: np.ndarray) -> float | None:
     """SSIMULACRA 2 score, or ``None`` without the ``ssimulacra2`` package."""
+    with _png_pair(reference, decoded) as (a, b):
+        return _ssimulacra2_files(a, b)
+
+
+def _butteraugli_files(reference: str, decoded: str) -> float | None:
+    tool = shutil.which("butteraugli")
+    if tool is None:
+        return None
+    out = subprocess.run([tool, reference, decoded], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[0])
+
+
+def _ssimulacra2_files(reference: str, decoded: str) -> float | None:
     try:
         from ssimulacra2 import compute_ssimulacra2
     except ImportError:
         return None
+    return float(compute_ssimulacra2(reference, decoded))
+
+
+@contextmanager
+def _png_pair(reference: np.ndarray, decoded: np.ndarray) -> Iterator[tuple[str, str]]:
+    """The two pictures as PNG files in a temporary folder (the full-reference tools read
+    files), removed afterwards."""
     with tempfile.TemporaryDirectory() as folder:
-        a, b = _write_png(reference, folder, "a"), _write_png(decoded, folder, "b")
-        return float(compute_ssimulacra2(a, b))
-
-
-def _write_png(pixels: np.ndarray, folder: str, name: str) -> str:
-    path = str(Path(folder) / f"{name}.png")
-    Image.fromarray(pixels).save(path)
-    return path
+        paths = (str(Path(folder) / "reference.png"), str(Path(folder) / "decoded.png"))
+        Image.fromarray(reference).save(paths[0])
+        Image.fromarray(decoded).save(paths[1])
+        yield paths
 
 
 def realism_metrics(
@@ -190,11 +203,12 @@ def realism_metrics(
     """Every available metric of a decoded picture (uint8 RGB ``H×W×3``) against its
     reference (module docstring), and ``lpips`` with LPIPS weights
     (:class:`licodec.app.lpips.Lpips`); NIQE is left out for pictures below 192×192."""
-    values: dict[str, float | None] = {
-        "brisque": brisque(decoded),
-        "butteraugli": butteraugli(reference, decoded),
-        "ssimulacra2": ssimulacra2(reference, decoded),
-    }
+    with _png_pair(reference, decoded) as (a, b):  # written once for both tools
+        values: dict[str, float | None] = {
+            "brisque": brisque(decoded),
+            "butteraugli": _butteraugli_files(a, b),
+            "ssimulacra2": _ssimulacra2_files(a, b),
+        }
     if min(decoded.shape[:2]) >= 2 * NIQE_BLOCK:
         values["niqe"] = niqe(decoded)
     if lpips is not None:
