@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         data = codec.encode(source, model, args.max_pixels, args.frame, args.strip, side)
     else:  # several encodes; the time includes loading each model
-        if _side_inputs(args, None):
+        if any(
+            v is not None for v in (args.labels, args.keep_classes, args.keep_box, args.keep_mask)
+        ):
             raise ModelError("--max-bytes and --max-bpp take no --labels or --keep-* options")
         if args.weights is not None:
             raise ModelError("--max-bytes and --max-bpp pick a shipped quality: drop --weights")
@@ -130,7 +132,7 @@ def _check_output(output: str, force: bool) -> None:
         raise OutputExistsError(f"{output} exists: pass -f/--force to replace it")
 
 
-def _side_inputs(args: argparse.Namespace, model: CompressionModel | None) -> dict[str, Any]:
+def _side_inputs(args: argparse.Namespace, model: CompressionModel) -> dict[str, Any]:
     """The side inputs the options name: ``labels`` (a label map) and ``keep`` (a
     :class:`~licodec.core.labels.KeepRule`); the model refuses those it does not take."""
     side: dict[str, Any] = {}
