@@ -4,6 +4,7 @@ label maps and keep-masks, the adversarial objective, and the offline realism me
 from __future__ import annotations
 
 import json
+import lzma
 import math
 import os
 import socket
@@ -27,17 +28,12 @@ from licodec.app.training import TrainConfig, train
 from licodec.app.training.keep_masks import random_pixel_mask
 from licodec.app.weights import export_weights
 from licodec.cli.main import main
+from licodec.components.entropy.label_map import EDGE_RUN, decode_label_map, encode_label_map
 from licodec.components.latent.empirical import EmpiricalTableLatentCodec
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag, pack, unpack
 from licodec.core.image import to_pixels
-from licodec.core.labels import (
-    KeepRule,
-    block_any,
-    decode_label_map,
-    encode_label_map,
-    parse_classes,
-)
+from licodec.core.labels import KeepRule, block_any, parse_classes
 from licodec.errors import BitstreamError, ImageInputError, ModelError
 from licodec.models import build
 from licodec.models.gan import CAMVID_CLASSES, GenerativeModel
@@ -118,15 +114,45 @@ def test_a_corrupt_table_is_a_bitstream_error(table, message) -> None:
 # -- label maps and keep-rules --------------------------------------------------------------
 
 
-def test_label_maps_round_trip_losslessly_and_corruption_is_caught() -> None:
+def _lzma2(labels: np.ndarray) -> bytes:
+    """A label map as files before the context coder stored it (raw LZMA2 of the ids)."""
+    filters = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+    return lzma.compress(labels.astype(np.uint8).tobytes(), format=lzma.FORMAT_RAW, filters=filters)
+
+
+def test_label_maps_round_trip_losslessly_and_beat_lzma2() -> None:
     _, labels, _ = camvid_pair()
-    data = encode_label_map(labels)
-    assert len(data) < labels.size / 20
+    data = encode_label_map(labels, 12)
+    assert data[0] == EDGE_RUN
     assert np.array_equal(decode_label_map(data, *labels.shape, 12), labels)
-    with pytest.raises(BitstreamError, match="LABELS"):
-        decode_label_map(data[: len(data) // 2], *labels.shape, 12)
+    assert len(data) < 0.85 * len(_lzma2(labels))
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (1, 9), (9, 1), (7, 12)]:
+        noise = rng.integers(0, 3, shape).astype(np.uint8)
+        assert np.array_equal(decode_label_map(encode_label_map(noise, 3), *shape, 3), noise)
+
+
+def test_label_map_corruption_and_out_of_range_ids_are_caught() -> None:
+    _, labels, _ = camvid_pair()
+    data = encode_label_map(labels, 12)
+    for bad in [data[: len(data) // 2], data[:-4], data + bytes(8), b""]:
+        with pytest.raises(BitstreamError, match="LABELS|section"):
+            decode_label_map(bad, *labels.shape, 12)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    with pytest.raises(BitstreamError):
+        decode_label_map(bytes(flipped), *labels.shape, 12)
+    with pytest.raises(ImageInputError, match="class id 12"):
+        encode_label_map(np.full((4, 4), 12, np.uint8), 12)
+
+
+def test_label_maps_of_earlier_files_still_decode() -> None:
+    _, labels, _ = camvid_pair()
+    assert np.array_equal(decode_label_map(_lzma2(labels), *labels.shape, 12), labels)
     with pytest.raises(BitstreamError, match="class id"):
-        decode_label_map(encode_label_map(np.full((4, 4), 12, np.uint8)), 4, 4, 12)
+        decode_label_map(_lzma2(np.full((4, 4), 12)), 4, 4, 12)
+    with pytest.raises(BitstreamError, match="LABELS"):
+        decode_label_map(_lzma2(labels)[:100], *labels.shape, 12)
 
 
 def test_keep_rules_make_latent_masks_and_store_compactly() -> None:
@@ -233,7 +259,7 @@ def test_sc_stores_the_labels_and_only_the_kept_latent() -> None:
     data = codec.encode(pixels, model, side={"labels": labels, "keep": keep})
     kept = unpack(data)
     assert kept.tags == (SectionTag.LABELS, SectionTag.MASK, SectionTag.TABLES, SectionTag.LATENT)
-    assert kept.sections[0] == full.sections[0] == encode_label_map(labels)
+    assert kept.sections[0] == full.sections[0] == encode_label_map(labels, 12)
     assert len(kept.sections[3]) < len(full.sections[3])
     decoded = codec.decode_pixels(kept, model)
     expected = model.compress(
@@ -443,7 +469,7 @@ def test_eval_reports_realism_keys_for_gan_models(tmp_path) -> None:
 def test_eval_finds_the_label_map_beside_each_picture() -> None:
     _, _, frame = camvid_pair()
     row = measure_image(tiny(), frame)
-    assert row["bpp"] > 8 * len(encode_label_map(camvid_pair()[1])) / (480 * 360)
+    assert row["bpp"] > 8 * len(encode_label_map(camvid_pair()[1], 12)) / (480 * 360)
 
 
 def test_the_decoded_latent_is_the_encoders_with_the_mask_applied() -> None:

@@ -2,9 +2,9 @@
 
 **Label maps** are ``H×W`` arrays of class ids (``uint8``, ``0 … classes − 1``), read from
 8-bit grey or palette PNGs (the CamVid layout, ``../shared/data/camvid``). In a file they are
-stored losslessly in a ``LABELS`` section: ``[D]`` a raw LZMA2 stream of the row-major ids
-(the standard library's, so every decoder has it; 3.5 kB for a 480×360 CamVid map, 0.16
-bpp: a context-modelled arithmetic coder would do better).
+stored losslessly in a ``LABELS`` section by the context coder of
+:mod:`licodec.components.entropy.label_map`; files written before it hold a raw LZMA2 stream
+of the row-major ids, read by :func:`decode_lzma2_label_map`.
 
 **Keep-rules** say which latent positions are coded (the rest the generator synthesises
 from the labels): all of them, those whose 16×16 block holds a pixel of one of a set of
@@ -12,7 +12,7 @@ classes (``--keep-classes car,pedestrian``), or those whose block holds a kept p
 explicit pixel mask (a box, a mask PNG). ``[D]`` "any pixel of the block": a kept object
 is never cut. A ``MASK`` section stores the rule, not the mask, where the decoder can rebuild
 it: one mode byte (0 all, 1 classes, 2 explicit), then for classes a 16-bit set, for an
-explicit mask the packed latent bits (row-major, LZMA2 as above).
+explicit mask the packed latent bits (row-major, a raw LZMA2 stream).
 """
 
 from __future__ import annotations
@@ -82,13 +82,8 @@ def check_label_map(labels: np.ndarray, height: int, width: int, classes: int) -
         raise ImageInputError(f"label map holds class id {top}, ids must be below {classes}")
 
 
-def encode_label_map(labels: np.ndarray) -> bytes:
-    """The ``LABELS`` section of an ``H×W`` label map."""
-    return _pack(np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
-
-
-def decode_label_map(data: bytes, height: int, width: int, classes: int) -> np.ndarray:
-    """The label map of a ``LABELS`` section.
+def decode_lzma2_label_map(data: bytes, height: int, width: int, classes: int) -> np.ndarray:
+    """The label map of a legacy ``LABELS`` section (a raw LZMA2 stream of the ids).
 
     Raises:
         BitstreamError: the stream is corrupt, of another size, or holds ids out of range.

@@ -14,10 +14,11 @@
   stored in a ``SEED`` section (``[D]`` the CRC-32 of the latent section, so encoding is
   deterministic), so a decode is reproducible;
 * SC (``gan-sc``): a label map ``s`` (side input ``labels``, stored losslessly in a
-  ``LABELS`` section, its bits counted) feeds ``G`` through a feature extractor ``F`` (the
-  encoder's shape on the one-hot map, ``4·width`` channels at latent resolution), and a
-  keep-rule (side input ``keep``, :class:`~licodec.core.labels.KeepRule`, stored in a
-  ``MASK`` section) zeroes ``ŵ`` where its mask is 0; those positions are not stored.
+  ``LABELS`` section by :mod:`~licodec.components.entropy.label_map`, its bits counted)
+  feeds ``G`` through a feature extractor ``F`` (the encoder's shape on the one-hot map,
+  ``4·width`` channels at latent resolution), and a keep-rule (side input ``keep``,
+  :class:`~licodec.core.labels.KeepRule`, stored in a ``MASK`` section) zeroes ``ŵ`` where
+  its mask is 0; those positions are not stored.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
@@ -36,17 +37,13 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from licodec.components.entropy.label_map import decode_label_map, encode_label_map
 from licodec.components.latent.empirical import EmpiricalTableLatentCodec
 from licodec.components.layers.generative import GenerativeEncoder, Generator
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag
 from licodec.core.image import crop, pad_to_multiple
-from licodec.core.labels import (
-    KeepRule,
-    check_label_map,
-    decode_label_map,
-    encode_label_map,
-)
+from licodec.core.labels import KeepRule, check_label_map
 from licodec.core.picture import Coded, Picture
 from licodec.errors import BitstreamError, ImageInputError, ModelError
 from licodec.models.base import CompressionModel, nhwc
@@ -183,7 +180,7 @@ class GenerativeModel(CompressionModel):
             check_label_map(labels, height, width, self.classes)
             rule = keep if keep is not None else KeepRule()
             latent_mask = rule.latent_mask(labels, height, width, STRIDE)
-            sections += [encode_label_map(labels), rule.to_bytes(latent_mask)]
+            sections += [encode_label_map(labels, self.classes), rule.to_bytes(latent_mask)]
             label_tensor, mask = self._label_tensor(labels), _mask_tensor(latent_mask)
         coded, w_hat = self.latent_codec.compress(self.analyze(*self.padded(picture)), mask)
         sections += coded

@@ -7,7 +7,9 @@ Two ways to give each symbol its distribution:
   both sides derive from the indexes alone, so one ``Categorical`` model per row serves
   thousands of symbols in one call.
 * *per-symbol*: each symbol brings its own integer count row and offset (mixtures), coded
-  through constriction's batched ``Categorical(perfect=False)`` with an ``(n, S)`` table.
+  through constriction's batched ``Categorical(perfect=False)`` with an ``(n, S)`` table;
+  :meth:`Encoder.encode_categorical` does the same over a closed alphabet, without escapes
+  (adaptive models such as the label-map coder's).
 
 A value outside its row's range is coded as the row's escape symbol; after the chunk's
 regular symbols each escaped value follows as a sign bit, a 6-bit length ``n`` of
@@ -118,6 +120,13 @@ class Encoder:
             self._coder.encode(symbols, _BATCHED, counts.astype(np.float64))
         self._encode_escapes(values[outside], offset[outside], offset[outside] + escape - 1)
 
+    def encode_categorical(self, symbols: np.ndarray, counts: np.ndarray) -> None:
+        """Code ``symbols`` (n,) in ``[0, S)`` with their own count rows ``counts`` (n, S); no
+        escape: a symbol outside its alphabet is a caller's error."""
+        if len(symbols):
+            symbols = np.asarray(symbols, dtype=np.int32)
+            self._coder.encode(symbols, _BATCHED, counts.astype(np.float64))
+
     def _encode_escapes(self, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         for value, low, high in zip(values.tolist(), lo.tolist(), hi.tolist(), strict=True):
             below = value < low
@@ -202,6 +211,12 @@ class Decoder:
         outside = symbols == escape
         values[outside] = self._decode_escapes(offset[outside], offset[outside] + escape - 1)
         return values
+
+    def decode_categorical(self, counts: np.ndarray) -> np.ndarray:
+        """Decode one symbol in ``[0, S)`` per row of ``counts`` (n, S)."""
+        if len(counts) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return self._read(_BATCHED, counts.astype(np.float64)).astype(np.int64)
 
     def _decode_escapes(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         out = np.empty(len(lo), dtype=np.int64)
