@@ -65,6 +65,31 @@ def planes(height: int, width: int, seed: int = 0) -> YuvPlanes:
     return rgb_to_yuv420(random_image(height, width, seed))
 
 
+def test_centred_planes_map_mid_grey_to_zero_and_back() -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 2, n=16, m=16)
+    assert model.g_a.chroma_gain == model.g_s.chroma_gain == 4.0
+    seen = {}
+    model.g_a.luma_in.register_forward_hook(lambda m, inputs, out: seen.update(y=inputs[0]))
+    model.g_a.chroma_in.register_forward_hook(lambda m, inputs, out: seen.update(uv=inputs[0]))
+    y, uv = torch.full((1, 1, 32, 32), 0.75), torch.full((1, 2, 16, 16), 0.625)
+    model.g_a(y, uv)
+    assert torch.allclose(seen["y"], torch.tensor(0.25))
+    assert torch.allclose(seen["uv"], torch.tensor(0.5))
+    for last in (model.g_s.luma[-1], model.g_s.chroma[-1]):
+        for p in last.parameters():
+            torch.nn.init.zeros_(p)
+    luma, chroma = model.g_s(torch.randn(1, 16, 2, 2))
+    assert torch.equal(luma, torch.full_like(luma, 0.5))
+    assert torch.equal(chroma, torch.full_like(chroma, 0.5))
+    raw = build("cca-yuv420", 2, n=16, m=16, chroma_gain=0)
+    raw.g_a.luma_in.register_forward_hook(lambda m, inputs, out: seen.update(y=inputs[0]))
+    raw.g_a(y, uv)
+    assert torch.equal(seen["y"], y)
+    with pytest.raises(ValueError, match="chroma_gain"):
+        build("cca-yuv420", 2, n=16, m=16, chroma_gain=-1)
+
+
 def test_igu_attention_is_a_distribution_over_the_four_luma_subimages() -> None:
     torch.manual_seed(0)
     guide = InformationGuide(8)

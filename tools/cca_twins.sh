@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64) and its RGB
-# twin cheng2020-anchor (N = M = 64), trained with one recipe: stage A from scratch at q2's
-# λ (800 steps, lr 3e-4), then stage B, every quality fine-tuned 400 steps (lr 1e-4) from its
-# own family's stage-A checkpoint; batch 8, 128² crops, seed 0, λ of cca-yuv420's qualities
-# for both, one thread per run, two lanes at once. Then the ablations at q2, stage A only
-# (BGU, no IGU, no ACEM), each the twin of the full stage-A run.
+# The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64, centred planes,
+# chroma gain 4) and its RGB twin cheng2020-anchor (N = 64), trained with one recipe: stage A
+# from scratch at q2's λ (1500 steps, lr 3e-4), then stage B, every quality fine-tuned 500
+# steps (lr 1e-4) from its own family's stage-A checkpoint; batch 8, 128² crops, seed 0, λ of
+# cca-yuv420's qualities for both, one thread per run. The ablations at q2 are stage A only
+# (no IGU, BGU, no ACEM), each the twin of the full stage-A run; BGU at seed 1: at seed 0 its
+# luma path died within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and
+# never came back. Five lanes at once on two cores (~2.5 s/step each).
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 DATA=${DATA:-../shared/data/train}
+STEPS_A=${STEPS_A:-1500}
+STEPS_B=${STEPS_B:-500}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
-CCA=(--model-arg n=64 --model-arg m=64)
+CCA=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
 CHENG=(--model-arg n=64)
 mkdir -p "$RUNS"
 train() {  # MODEL QUALITY NAME STEPS LR [extra args...]
@@ -19,24 +23,25 @@ train() {  # MODEL QUALITY NAME STEPS LR [extra args...]
     python -c "import sys, torch; torch.set_num_threads(1)
 from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
         train "$model" -q "$q" --data "$DATA" --out "$RUNS/$name" --steps "$steps" \
-        --batch-size 8 --crop 128 --num-workers 1 --lr "$lr" --checkpoint-every 200 \
+        --batch-size 8 --crop 128 --num-workers 1 --lr "$lr" --checkpoint-every 250 \
         --log-every 50 --lmbda "${LAMBDAS[$q]}" "$@" > "$RUNS/$name.log" 2>&1
 }
-stage_b() {  # MODEL PREFIX ARGS...
-    local model=$1 prefix=$2; shift 2
-    for q in 1 2 3 4; do
-        train "$model" "$q" "$prefix-q$q" 400 1e-4 --init-from "$RUNS/$prefix-A/checkpoint.pt" "$@"
-    done
+stage_a() {  # MODEL NAME ARGS...
+    local model=$1 name=$2; shift 2
+    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$@" && touch "$RUNS/$name/done"
 }
-{
-    train cca-yuv420 2 cca-A 800 3e-4 "${CCA[@]}"
-    stage_b cca-yuv420 cca "${CCA[@]}"
-    train cca-yuv420 2 bgu-A 800 3e-4 "${CCA[@]}" --model-arg guide=bgu
-} &
-{
-    train cheng2020-anchor 2 cheng-A 800 3e-4 "${CHENG[@]}"
-    stage_b cheng2020-anchor cheng "${CHENG[@]}"
-    train cca-yuv420 2 noigu-A 800 3e-4 "${CCA[@]}" --model-arg guide=none
-    train cca-yuv420 2 noacem-A 800 3e-4 "${CCA[@]}" --model-arg acem=0
-} &
+stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exported
+    local q=$1 family=$2
+    until [ -e "$RUNS/$family-A/done" ]; do sleep 30; done
+    if [ "$family" = cca ]; then
+        train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 --init-from "$RUNS/cca-A/checkpoint.pt" "${CCA[@]}"
+    else
+        train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 --init-from "$RUNS/cheng-A/checkpoint.pt" "${CHENG[@]}"
+    fi
+}
+{ stage_a cca-yuv420 cca-A "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca; } &
+{ stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng; } &
+{ stage_a cca-yuv420 noigu-A "${CCA[@]}" --model-arg guide=none; stage_b 2 cca; stage_b 4 cheng; } &
+{ stage_a cca-yuv420 bgu-A "${CCA[@]}" --model-arg guide=bgu --seed 1; stage_b 2 cheng; } &
+{ stage_a cca-yuv420 noacem-A "${CCA[@]}" --model-arg acem=0; stage_b 4 cca; } &
 wait

@@ -36,6 +36,13 @@ Qualities ``[D]``: λ = 0.002, 0.006, 0.018, 0.054 (×3 apart) so four qualities
 0.1–1 bpp; the paper's 0.015 … 0.06 sit at the top of that range. ``N = M = 128`` registered;
 the shipped CPU-trained weights use ``N = M = 64`` (their manifest says so).
 
+**Centred planes** ``[D]`` (``chroma_gain``, default 4; 0 feeds the planes as they are): the
+analysis sees ``(Y − ½, g·(UV − ½))`` and the synthesis returns ``(½ + f_Y, ½ + f_UV / g)``,
+so neither stream spends its first steps learning the mid-grey offset, and chroma, whose
+spread in 8-bit BT.709 is about a quarter of luma's, enters and leaves at luma's scale. In a
+300-step probe at q2 (train crops, one seed) the training loss was 2.84 with ``g = 4``, 2.87
+with centring alone and 3.11 without; before it, a 1,200-step model left chroma flat grey.
+
 Pictures are not banded (``band_pixels = None``): memory grows with the picture.
 """
 
@@ -84,10 +91,12 @@ def _stages(n: int, resampling: str) -> list[nn.Module]:
 
 
 class CrossComponentAnalysis(nn.Module):
-    """AIPM + IGU + fusion: ``(B×1×H×W, B×2×H/2×W/2) → B×M×H/16×W/16`` (module docstring)."""
+    """AIPM + IGU + fusion: ``(B×1×H×W, B×2×H/2×W/2) → B×M×H/16×W/16`` (module docstring);
+    ``chroma_gain > 0`` centres the planes first."""
 
-    def __init__(self, n: int, m: int, guide: str) -> None:
+    def __init__(self, n: int, m: int, guide: str, chroma_gain: float) -> None:
         super().__init__()
+        self.chroma_gain = chroma_gain
         half = n // 2
         self.luma_in = FeatureAttentionBlock(1, half, "down", attention=False)
         self.chroma_in = FeatureAttentionBlock(2, half, "none", attention=False)
@@ -100,6 +109,8 @@ class CrossComponentAnalysis(nn.Module):
         picture analysed outside training."""
 
     def forward(self, y: Tensor, uv: Tensor) -> Tensor:
+        if self.chroma_gain:
+            y, uv = y - 0.5, (uv - 0.5) * self.chroma_gain
         luma, chroma = self.luma_in(y), self.chroma_in(uv)
         if self.guide is not None:
             luma, chroma, attention = self.guide(y, uv, luma, chroma)
@@ -109,18 +120,23 @@ class CrossComponentAnalysis(nn.Module):
 
 
 class CrossComponentSynthesis(nn.Module):
-    """Split + two streams: ``B×M×h×w → (B×1×16h×16w, B×2×8h×8w)`` (module docstring)."""
+    """Split + two streams: ``B×M×h×w → (B×1×16h×16w, B×2×8h×8w)`` (module docstring);
+    ``chroma_gain > 0`` undoes the analysis's centring."""
 
-    def __init__(self, n: int, m: int) -> None:
+    def __init__(self, n: int, m: int, chroma_gain: float) -> None:
         super().__init__()
         self.n = n
+        self.chroma_gain = chroma_gain
         self.split = nn.Sequential(conv(m, 2 * n, 1, 1), nn.PReLU(2 * n))
         self.luma = nn.Sequential(*_stages(n, "up"), subpixel_conv(n // 2, 1))
         self.chroma = nn.Sequential(*_stages(n, "up"), conv(n // 2, 2, 3, 1))
 
     def forward(self, y_hat: Tensor) -> tuple[Tensor, Tensor]:
         luma, chroma = self.split(y_hat).split(self.n, dim=1)
-        return self.luma(luma), self.chroma(chroma)
+        luma, chroma = self.luma(luma), self.chroma(chroma)
+        if self.chroma_gain:
+            luma, chroma = luma + 0.5, chroma / self.chroma_gain + 0.5
+        return luma, chroma
 
 
 class CrossComponentModel(CompressionModel):
@@ -247,6 +263,7 @@ def cca_yuv420(
     acem: int = 1,
     context: str = "serial",
     luma_weight: float = 6.0,
+    chroma_gain: float = 4.0,
 ) -> CrossComponentModel:
     """The cross-component codec with ``N = n`` feature and ``M = m`` latent channels.
 
@@ -255,7 +272,10 @@ def cca_yuv420(
         acem: 1 for the post-decoder enhancement, 0 without.
         context: ``"serial"`` (the paper's) or ``"checkerboard"``.
         luma_weight: ``w_Y / w_U`` of the training distortion.
+        chroma_gain: ``g`` of the centred planes (module docstring); 0 for raw planes.
     """
+    if chroma_gain < 0:
+        raise ValueError(f"chroma_gain must be 0 (raw planes) or positive, got {chroma_gain!r}")
     if guide not in _GUIDES:
         raise ValueError(f"guide must be one of {_GUIDES}, got {guide!r}")
     if context not in _CONTEXTS:
@@ -265,8 +285,8 @@ def cca_yuv420(
     if luma_weight <= 0:
         raise ValueError(f"luma_weight must be positive, got {luma_weight!r}")
     return CrossComponentModel(
-        CrossComponentAnalysis(n, m, guide),
-        CrossComponentSynthesis(n, m),
+        CrossComponentAnalysis(n, m, guide, chroma_gain),
+        CrossComponentSynthesis(n, m, chroma_gain),
         cheng_latent_codec(m, _CONTEXTS[context]),
         CrossComponentEnhancement() if acem else None,
         float(luma_weight),
