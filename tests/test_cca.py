@@ -67,8 +67,8 @@ def planes(height: int, width: int, seed: int = 0) -> YuvPlanes:
 
 def test_centred_planes_map_mid_grey_to_zero_and_back() -> None:
     torch.manual_seed(0)
-    model = build("cca-yuv420", 2, n=16, m=16)
-    assert model.g_a.chroma_gain == model.g_s.chroma_gain == 4.0
+    model = build("cca-yuv420", 2, n=16, m=16, chroma_gain=4)
+    assert model.g_a.chroma_gain == model.g_s.chroma_gain == 4
     seen = {}
     model.g_a.luma_in.register_forward_hook(lambda m, inputs, out: seen.update(y=inputs[0]))
     model.g_a.chroma_in.register_forward_hook(lambda m, inputs, out: seen.update(uv=inputs[0]))
@@ -82,7 +82,7 @@ def test_centred_planes_map_mid_grey_to_zero_and_back() -> None:
     luma, chroma = model.g_s(torch.randn(1, 16, 2, 2))
     assert torch.equal(luma, torch.full_like(luma, 0.5))
     assert torch.equal(chroma, torch.full_like(chroma, 0.5))
-    raw = build("cca-yuv420", 2, n=16, m=16, chroma_gain=0)
+    raw = build("cca-yuv420", 2, n=16, m=16)
     raw.g_a.luma_in.register_forward_hook(lambda m, inputs, out: seen.update(y=inputs[0]))
     raw.g_a(y, uv)
     assert torch.equal(seen["y"], y)

@@ -36,7 +36,8 @@ Qualities ``[D]``: λ = 0.002, 0.006, 0.018, 0.054 (×3 apart) so four qualities
 0.1–1 bpp; the paper's 0.015 … 0.06 sit at the top of that range. ``N = M = 128`` registered;
 the shipped CPU-trained weights use ``N = M = 64`` (their manifest says so).
 
-**Centred planes** ``[D]`` (``chroma_gain``, default 4; 0 feeds the planes as they are): the
+**Centred planes** ``[D]`` (``chroma_gain = 4`` in ``tools/cca_twins.sh``; the default 0 feeds
+the planes as they are, as the shipped weights, trained before it, expect): the
 analysis sees ``(Y − ½, g·(UV − ½))`` and the synthesis returns ``(½ + f_Y, ½ + f_UV / g)``,
 so neither stream spends its first steps learning the mid-grey offset, and chroma, whose
 spread in 8-bit BT.709 is about a quarter of luma's, enters and leaves at luma's scale. In a
@@ -263,7 +264,7 @@ def cca_yuv420(
     acem: int = 1,
     context: str = "serial",
     luma_weight: float = 6.0,
-    chroma_gain: float = 4.0,
+    chroma_gain: float = 0.0,
 ) -> CrossComponentModel:
     """The cross-component codec with ``N = n`` feature and ``M = m`` latent channels.
 
