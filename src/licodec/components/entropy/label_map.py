@@ -6,7 +6,7 @@ row, top to bottom, as two adaptive context models on one range-coded stream
 
 * **Edges.** ``E[r, c] = L[r, c] ≠ L[r, c − 1]`` for ``c ≥ 1`` (a run starts at ``c``;
   ``c = 0`` always starts one and is not coded). A row's edges are coded in two passes,
-  even columns, then odd ones. Context of an edge (``[D]``, 2048 contexts): the edges of the
+  even columns, then odd ones. Context of an edge (``[D]``, 768 contexts): the edges of the
   row above at ``c − 2 … c + 2`` and of the row before it at ``c − 1 … c + 1`` (8 bits),
   and for the odd pass whether an edge sits at ``c − 1`` or ``c + 1`` in this row (already
   decoded by the even pass): a boundary goes on where it was and edges seldom touch.
