@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64, centred planes,
 # chroma gain 4) and its RGB twin cheng2020-anchor (N = 64), trained with one recipe: stage A
-# from scratch at q2's λ (1500 steps, lr 3e-4), then stage B, every quality fine-tuned 500
-# steps (lr 1e-4) from its own family's stage-A checkpoint; batch 8, 128² crops, seed 0, λ of
+# from scratch at q2's λ (1500 steps, lr 3e-4), which is q2 itself (RUNS/{family}-q2 links to
+# it), then stage B, q1, q3 and q4 fine-tuned 200 steps (lr 1e-4) from their own family's
+# stage-A checkpoint; batch 8, 128² crops, seed 0, λ of
 # cca-yuv420's qualities for both, one thread per run. The ablations at q2 are stage A only
 # (no IGU, BGU, no ACEM), each the twin of the full stage-A run; BGU at seed 1: at seed 0 its
 # luma path died within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and
-# never came back. Five lanes at once on two cores (~2.5 s/step each).
+# never came back. Five lanes at once on two cores (~2.5–5.5 s/step each, by machine);
+# ABLATIONS=0 runs the two families only, one lane each (1.7–3.3 s/step).
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 DATA=${DATA:-../shared/data/train}
 STEPS_A=${STEPS_A:-1500}
-STEPS_B=${STEPS_B:-500}
+STEPS_B=${STEPS_B:-200}
+ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
 CCA=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
 CHENG=(--model-arg n=64)
@@ -29,6 +32,7 @@ from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
 stage_a() {  # MODEL NAME ARGS...
     local model=$1 name=$2; shift 2
     train "$model" 2 "$name" "$STEPS_A" 3e-4 "$@" && touch "$RUNS/$name/done"
+    case $name in cca-A|cheng-A) ln -sfn "$name" "$RUNS/${name%-A}-q2" ;; esac
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exported
     local q=$1 family=$2
@@ -39,9 +43,15 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exp
         train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 --init-from "$RUNS/cheng-A/checkpoint.pt" "${CHENG[@]}"
     fi
 }
+if [ "$ABLATIONS" = 0 ]; then
+    { stage_a cca-yuv420 cca-A "${CCA[@]}"; for q in 1 3 4; do stage_b $q cca; done; } &
+    { stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; for q in 1 3 4; do stage_b $q cheng; done; } &
+    wait
+    exit
+fi
 { stage_a cca-yuv420 cca-A "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca; } &
 { stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng; } &
-{ stage_a cca-yuv420 noigu-A "${CCA[@]}" --model-arg guide=none; stage_b 2 cca; stage_b 4 cheng; } &
-{ stage_a cca-yuv420 bgu-A "${CCA[@]}" --model-arg guide=bgu --seed 1; stage_b 2 cheng; } &
+{ stage_a cca-yuv420 noigu-A "${CCA[@]}" --model-arg guide=none; stage_b 4 cheng; } &
+{ stage_a cca-yuv420 bgu-A "${CCA[@]}" --model-arg guide=bgu --seed 1; } &
 { stage_a cca-yuv420 noacem-A "${CCA[@]}" --model-arg acem=0; stage_b 4 cca; } &
 wait
