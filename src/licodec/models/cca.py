@@ -36,13 +36,14 @@ Qualities ``[D]``: λ = 0.002, 0.006, 0.018, 0.054 (×3 apart) so four qualities
 0.1–1 bpp; the paper's 0.015 … 0.06 sit at the top of that range. ``N = M = 128`` registered;
 the shipped CPU-trained weights use ``N = M = 64`` (their manifest says so).
 
-**Centred planes** ``[D]`` (``chroma_gain = 4`` in ``tools/cca_twins.sh``; the default 0 feeds
-the planes as they are, as the shipped weights, trained before it, expect): the
+**Centred planes** ``[D]`` (``chroma_gain = 4`` in ``tools/cca_twins.sh`` and in the shipped
+weights' config; the factory default 0 feeds the planes as they are, as models before it did): the
 analysis sees ``(Y − ½, g·(UV − ½))`` and the synthesis returns ``(½ + f_Y, ½ + f_UV / g)``,
 so neither stream spends its first steps learning the mid-grey offset, and chroma, whose
 spread in 8-bit BT.709 is about a quarter of luma's, enters and leaves at luma's scale. In a
 300-step probe at q2 (train crops, one seed) the training loss was 2.84 with ``g = 4``, 2.87
-with centring alone and 3.11 without; before it, a 1,200-step model left chroma flat grey.
+with centring alone and 3.11 without; before it, a 1,200-step model left chroma flat grey
+(Kodak U/V 28.4–29.2 dB), after it the shipped 1,500–1,700-step ones reach 33.3–34.2 dB.
 
 Pictures are not banded (``band_pixels = None``): memory grows with the picture.
 """
