@@ -31,8 +31,8 @@ from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
 }
 stage_a() {  # MODEL NAME ARGS...
     local model=$1 name=$2; shift 2
-    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$@" && touch "$RUNS/$name/done"
-    case $name in cca-A|cheng-A) ln -sfn "$name" "$RUNS/${name%-A}-q2" ;; esac
+    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$@" && touch "$RUNS/$name/done" &&
+        case $name in cca-A|cheng-A) ln -sfn "$name" "$RUNS/${name%-A}-q2" ;; esac
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exported
     local q=$1 family=$2
@@ -43,15 +43,14 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exp
         train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 --init-from "$RUNS/cheng-A/checkpoint.pt" "${CHENG[@]}"
     fi
 }
-if [ "$ABLATIONS" = 0 ]; then
-    { stage_a cca-yuv420 cca-A "${CCA[@]}"; for q in 1 3 4; do stage_b $q cca; done; } &
-    { stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; for q in 1 3 4; do stage_b $q cheng; done; } &
-    wait
-    exit
+# q4 goes to an ablation lane when there is one, else to its own family's lane
+{ stage_a cca-yuv420 cca-A "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
+  [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
+{ stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
+  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; } &
+if [ "$ABLATIONS" = 1 ]; then
+    { stage_a cca-yuv420 noigu-A "${CCA[@]}" --model-arg guide=none; stage_b 4 cheng; } &
+    { stage_a cca-yuv420 bgu-A "${CCA[@]}" --model-arg guide=bgu --seed 1; } &
+    { stage_a cca-yuv420 noacem-A "${CCA[@]}" --model-arg acem=0; stage_b 4 cca; } &
 fi
-{ stage_a cca-yuv420 cca-A "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca; } &
-{ stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng; } &
-{ stage_a cca-yuv420 noigu-A "${CCA[@]}" --model-arg guide=none; stage_b 4 cheng; } &
-{ stage_a cca-yuv420 bgu-A "${CCA[@]}" --model-arg guide=bgu --seed 1; } &
-{ stage_a cca-yuv420 noacem-A "${CCA[@]}" --model-arg acem=0; stage_b 4 cca; } &
 wait
