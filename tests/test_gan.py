@@ -26,7 +26,7 @@ from licodec.app.lpips import Lpips
 from licodec.app.realism import niqe, realism_metrics
 from licodec.app.training import TrainConfig, train
 from licodec.app.training.keep_masks import random_pixel_mask
-from licodec.app.weights import export_weights
+from licodec.app.weights import export_weights, load_weights
 from licodec.cli.main import main
 from licodec.components.entropy.label_map import EDGE_RUN, decode_label_map, encode_label_map
 from licodec.components.latent.empirical import EmpiricalTableLatentCodec
@@ -331,6 +331,26 @@ def test_cli_refuses_a_label_map_of_another_size(sc_weights, tmp_path, capsys) -
 
 
 # -- training ---------------------------------------------------------------------------------
+
+
+def test_sc_warm_started_from_gc_generates_gcs_picture(tmp_path) -> None:
+    """The generator's first layer widens to take the label features: its new input
+    channels start at zero, so the warm-started SC model paints what GC painted."""
+    gc, sc = tiny("gan-gc"), tiny("gan-sc")
+    path = tmp_path / "gc.safetensors"
+    export_weights(gc, path, {"model_config": gc.config})
+    load_weights(sc, path, partial=True)
+    load_weights(gc, path)  # the same fp16-rounded weights on both sides
+    first = sc.g_s.state_dict()
+    assert any(t.dim() == 4 and t.shape[1] > 4 and not t[:, 4:].any() for t in first.values())
+    torch.manual_seed(1)
+    w_hat = torch.randint(-2, 3, (1, 4, 4, 4)).float()
+    labels = torch.randint(0, 12, (1, 64, 64))
+    with torch.no_grad():
+        painted = sc.generate(w_hat, labels, None) - gc.generate(w_hat, None, None)
+    assert painted.abs().max() < 1e-5  # the same sums, in another order
+    with pytest.raises(ModelError, match="shape"):
+        load_weights(tiny("gan-gc", quality=3), path, partial=True)  # 8 latent channels
 
 
 def gan_config(tmp_path: Path, model: str, data: Path, steps: int, **extra) -> TrainConfig:

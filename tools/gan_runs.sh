@@ -6,11 +6,16 @@
 # codec and discriminator (×0.1 after 80% and 95%), a 750-step warm start on 10·MSE alone,
 # then LSGAN + 10·feature matching + 10·MSE against a 3-scale PatchGAN of widths 16…128.
 # GC trains on ../shared/data/train, SC on ../shared/data/camvid/train.
-# Usage: tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# STAGE=camvid: the second stage, two runs from the shipped gan-gc q2, 3000 steps on CamVid
+# train, adversarial from the first step (warmup=0; D starts afresh): sc-q2-gc, gan-sc q2
+# whose generator takes gc-q2's weights and a zero-started label input (--init-partial), and
+# its twin gc-q2-camvid, gan-gc q2 continued on the same data with the same schedule.
+# Usage: [STAGE=camvid] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
 mkdir -p "$RUNS"
+INIT=()
 train() {  # NAME MODEL QUALITY DATA [objective args...]
     local name=$1 model=$2 q=$3 data=$4; shift 4
     local extra=()
@@ -20,10 +25,16 @@ train() {  # NAME MODEL QUALITY DATA [objective args...]
         --out "$RUNS/$name" --steps 3000 --crop 128 --batch-size 8 --num-workers 1 \
         --log-every 25 --checkpoint-every 250 --lr 2e-4 --seed 0 \
         --model-arg width=10 --model-arg blocks=6 --objective-arg d_width=16 "${extra[@]}" \
-        --channels-last --resume > "$RUNS/$name.out" 2>&1
+        --channels-last --resume "${INIT[@]}" > "$RUNS/$name.out" 2>&1
 }
-train gc-q2 gan-gc 2 "$SHARED/train" &
-train gc-q1 gan-gc 1 "$SHARED/train" &
-train sc-q2 gan-sc 2 "$SHARED/camvid/train" &
-train gc-q2-mse gan-gc 2 "$SHARED/train" warmup=1 &
+if [ "${STAGE:-scratch}" = camvid ]; then
+    GC_Q2=(--init-from "${GC_Q2:-src/licodec/weights/gan-gc-q2.safetensors}")
+    (INIT=("${GC_Q2[@]}" --init-partial); train sc-q2-gc gan-sc 2 "$SHARED/camvid/train" warmup=0) &
+    (INIT=("${GC_Q2[@]}"); train gc-q2-camvid gan-gc 2 "$SHARED/camvid/train" warmup=0) &
+else
+    train gc-q2 gan-gc 2 "$SHARED/train" &
+    train gc-q1 gan-gc 1 "$SHARED/train" &
+    train sc-q2 gan-sc 2 "$SHARED/camvid/train" &
+    train gc-q2-mse gan-gc 2 "$SHARED/train" warmup=1 &
+fi
 wait

@@ -144,8 +144,12 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
     to the other model's parameter networks; calibration rebuilds them), nor the state the
     model's own configuration decides (coding tables and scale grids,
     :func:`derived_state_keys`: another model's grid would replace this one's), the file
-    may name another model, and shapes must still agree. The coding tables are then rebuilt
-    from the loaded parameters.
+    may name another model, and shapes must still agree — except that a layer of this model
+    may take more input channels (dimension 1) than the file's: the file's weights fill the
+    leading input channels and the others start at zero (``[D]``: the new inputs start
+    switched off, so the widened layer computes what the source's did; e.g. ``gan-sc``'s
+    generator, which reads ``[ŵ, label features]``, from ``gan-gc``'s, which reads ``ŵ``).
+    The coding tables are then rebuilt from the loaded parameters.
 
     Float16 tensors are widened to the dtype of the model's own tensor; integer buffers
     (coding tables and the fixed-point path, which may differ in size from the model's) are
@@ -181,6 +185,7 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
         stored = {
             k: v for k, v in stored.items() if k in own and "_int." not in k and k not in derived
         }
+        stored = {k: _widened(v, own[k]) for k, v in stored.items()}
         stored.update({k: v for k, v in own.items() if k not in stored})
     missing = sorted(own.keys() - stored.keys() - optional_state_keys(model))
     unexpected = sorted(stored.keys() - own.keys())
@@ -208,6 +213,19 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
     if partial and hasattr(model, "update"):
         model.update()
     return model
+
+
+def _widened(stored: Tensor, own: Tensor) -> Tensor:
+    """``stored`` in the leading input channels of a zero tensor shaped like ``own`` where
+    ``own`` differs from it only by more channels along dimension 1; else ``stored``."""
+    same_elsewhere = stored.dim() == own.dim() >= 2 and all(
+        a == b for i, (a, b) in enumerate(zip(stored.shape, own.shape, strict=True)) if i != 1
+    )
+    if not (stored.is_floating_point() and same_elsewhere and stored.shape[1] < own.shape[1]):
+        return stored
+    widened = own.new_zeros(own.shape)
+    widened[:, : stored.shape[1]] = stored.to(own.dtype)
+    return widened
 
 
 def _first(names: list[str], count: int = 3) -> str:
