@@ -18,7 +18,8 @@ and its mean bpp says so); WebP cannot go as low on these pictures and is left t
 pictures. ``sc`` writes ``results/gan/sc.json``: per keep-rule (everything; all but sky,
 road and pavement; only the objects car, pedestrian, bicyclist, sign, pole, fence) the
 synthesised share of the latent, the bpp of the latent, label map, mask and whole file, and
-PSNR inside the kept blocks, beside GC at the same C on the same pixels.
+PSNR inside the kept blocks, beside GC at the same C on the same pixels (the shipped GC, and
+with ``--gc-twin`` GC trained as the shipped SC was: same start, data, steps and schedule).
 """
 
 from __future__ import annotations
@@ -128,16 +129,21 @@ def rd_part(part: str, count: int, twin: Path | None) -> dict[str, Any]:
     return {"dataset": part, "pictures": count, "systems": result}
 
 
-def sc_part(count: int) -> dict[str, Any]:
-    sc, gc = zoo.load_model("gan-sc", 2), zoo.load_model("gan-gc", 2)
+def sc_part(count: int, gc_twin: Path | None) -> dict[str, Any]:
+    sc = zoo.load_model("gan-sc", 2)
+    references = {"gc": zoo.load_model("gan-gc", 2)}
+    if gc_twin is not None:
+        references["gc_twin"] = zoo.load_model("gan-gc", 2, gc_twin)
     rows: dict[str, list[dict[str, float]]] = {}
-    gc_bpp = []
+    reference_bpp: dict[str, list[float]] = {name: [] for name in references}
     for path in pictures("camvid", count):
         pixels = load(path)
         labels = np.asarray(Image.open(SHARED / "camvid" / "testannot" / f"{path.stem}.png"))
         h, w = labels.shape
-        gc_data, gc_decoded = gan_file(gc, pixels)
-        gc_bpp.append(8 * len(gc_data) / (h * w))
+        decoded_by = {}
+        for name, model in references.items():
+            data, decoded_by[name] = gan_file(model, pixels)
+            reference_bpp[name].append(8 * len(data) / (h * w))
         for rule_name, classes in KEEP_RULES.items():
             rule = (
                 KeepRule()
@@ -157,13 +163,14 @@ def sc_part(count: int) -> dict[str, Any]:
                 "labels_bpp": 8 * size[SectionTag.LABELS] / (h * w),
                 "mask_bpp": 8 * size[SectionTag.MASK] / (h * w),
                 "psnr_kept_sc": psnr_uint8(pixels_kept, decoded[kept]),
-                "psnr_kept_gc": psnr_uint8(pixels_kept, gc_decoded[kept]),
+                **{f"psnr_kept_{name}": psnr_uint8(pixels_kept, other[kept])
+                   for name, other in decoded_by.items()},
             })  # fmt: skip
         print(path.name, flush=True)
     return {
         "dataset": "camvid-test",
         "pictures": count,
-        "gc_q2_bpp": float(np.mean(gc_bpp)),
+        **{f"{name}_q2_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
 
@@ -248,13 +255,16 @@ def main() -> None:
     parser.add_argument("--part", choices=("kodak", "camvid", "sc", "pictures"), required=True)
     parser.add_argument("--count", type=int, default=24, help="pictures per dataset")
     parser.add_argument("--twin", type=Path, help="weights of the MSE-only twin of gan-gc q2")
+    parser.add_argument(
+        "--gc-twin", type=Path, help="sc: weights of gan-gc q2 trained as gan-sc q2 was"
+    )
     parser.add_argument("--out", type=Path, default=Path("results/gan"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part == "pictures":
         result: dict[str, Any] = pictures_part(args.out)
     elif args.part == "sc":
-        result = sc_part(args.count)
+        result = sc_part(args.count, args.gc_twin)
     else:
         result = rd_part(args.part, args.count, args.twin)
     text = json.dumps(result, indent=2)
