@@ -19,9 +19,11 @@ Written to ``--out`` (default ``results/kodak-yuv420``):
   but for the flag byte, so the same rate);
 * ``cca/float-path.json``: the shipped models at ``--float-qualities`` coding with the
   float context path;
-* ``cca/summary.json`` (also printed): BD-rates (PSNR-YUV and MS-SSIM-Y) of cca-yuv420
-  against the RGB twin and the baselines in ``--out`` (or why there is none, and the
-  PSNR-YUV gap at equal rate inside the anchor's rate range); each ablation twin against
+* ``cca/summary.json`` (also printed; the twin's curve comes from its cached points where
+  its weights are no longer in ``--runs``, the timing from the previous summary): BD-rates
+  (PSNR-YUV and MS-SSIM-Y) of cca-yuv420 against the RGB twin and the baselines in
+  ``--out`` (or why there is none, and the PSNR-YUV gap at equal rate inside the anchor's
+  rate range); each ablation twin against
   ``cca-A`` (raw rate and PSNR-YUV changes; where the shipped curve rises, also rate change
   at equal PSNR-YUV and PSNR-YUV change at equal rate off its fit around ``cca-A``); the
   ACEM's gain per quality (dB per component: the shipped files with the flags off; a
@@ -196,7 +198,10 @@ def main() -> None:
     models = {q: zoo.load_model(MODEL, q) for q in QUALITIES}
 
     twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in QUALITIES}
-    if all(w.is_file() for w in twin_weights.values()):
+    if all(
+        w.is_file() or (own / "points" / f"cheng-q{q}.json").is_file()
+        for q, w in twin_weights.items()
+    ):
         points = {q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in QUALITIES}
         twin = merged(
             points,
@@ -277,6 +282,10 @@ def main() -> None:
             row["decode_vs_twin"] = row["decode_s"] / rows[TWIN]["decode_s"]
         summary["timing"] = {"image": images[0].name, "threads": 1, "repeats": args.repeats,
                              "models": rows}  # fmt: skip
+    elif (own / "summary.json").is_file():
+        earlier = json.loads((own / "summary.json").read_text()).get("timing")
+        if earlier is not None:
+            summary["timing"] = {**earlier, "carried_over": "twin weights not in --runs"}
     (own / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 
