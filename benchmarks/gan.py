@@ -52,10 +52,10 @@ KEEP_RULES = {
 }
 
 
-def pictures(part: str, count: int) -> list[Path]:
+def pictures(part: str, count: int, split: str = "test") -> list[Path]:
     if part == "kodak":
         return list_images(SHARED / "kodak")[:count]
-    frames = list_images(SHARED / "camvid" / "test")
+    frames = list_images(SHARED / "camvid" / split)
     return frames[:: max(1, len(frames) // count)][:count]
 
 
@@ -129,16 +129,18 @@ def rd_part(part: str, count: int, twin: Path | None) -> dict[str, Any]:
     return {"dataset": part, "pictures": count, "systems": result}
 
 
-def sc_part(count: int, gc_twin: Path | None) -> dict[str, Any]:
-    sc = zoo.load_model("gan-sc", 2)
+def sc_part(
+    count: int, split: str, sc_weights: Path | None, gc_twin: Path | None
+) -> dict[str, Any]:
+    sc = zoo.load_model("gan-sc", 2, sc_weights)
     references = {"gc": zoo.load_model("gan-gc", 2)}
     if gc_twin is not None:
         references["gc_twin"] = zoo.load_model("gan-gc", 2, gc_twin)
     rows: dict[str, list[dict[str, float]]] = {}
     reference_bpp: dict[str, list[float]] = {name: [] for name in references}
-    for path in pictures("camvid", count):
+    for path in pictures("camvid", count, split):
         pixels = load(path)
-        labels = np.asarray(Image.open(SHARED / "camvid" / "testannot" / f"{path.stem}.png"))
+        labels = np.asarray(Image.open(SHARED / "camvid" / f"{split}annot" / f"{path.stem}.png"))
         h, w = labels.shape
         decoded_by = {}
         for name, model in references.items():
@@ -168,8 +170,9 @@ def sc_part(count: int, gc_twin: Path | None) -> dict[str, Any]:
             })  # fmt: skip
         print(path.name, flush=True)
     return {
-        "dataset": "camvid-test",
+        "dataset": f"camvid-{split}",
         "pictures": count,
+        "sc_weights": str(sc_weights or "shipped"),
         **{f"{name}_q2_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
@@ -258,13 +261,15 @@ def main() -> None:
     parser.add_argument(
         "--gc-twin", type=Path, help="sc: weights of gan-gc q2 trained as gan-sc q2 was"
     )
+    parser.add_argument("--sc-weights", type=Path, help="sc: gan-sc q2 weights (default: shipped)")
+    parser.add_argument("--split", default="test", help="sc: CamVid split (val to choose weights)")
     parser.add_argument("--out", type=Path, default=Path("results/gan"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part == "pictures":
         result: dict[str, Any] = pictures_part(args.out)
     elif args.part == "sc":
-        result = sc_part(args.count, args.gc_twin)
+        result = sc_part(args.count, args.split, args.sc_weights, args.gc_twin)
     else:
         result = rd_part(args.part, args.count, args.twin)
     text = json.dumps(result, indent=2)

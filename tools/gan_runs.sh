@@ -10,6 +10,8 @@
 # train, adversarial from the first step (warmup=0; D starts afresh): sc-q2-gc, gan-sc q2
 # whose generator takes gc-q2's weights and a zero-started label input (--init-partial), and
 # its twin gc-q2-camvid, gan-gc q2 continued on the same data with the same schedule.
+# Neither ships: on CamVid val (results/gan/sc-from-gc-val/) sc-q2-gc kept 1.2-1.3 dB less
+# PSNR than the shipped SC where most is kept, and the twin lost 1 dB against shipped GC.
 # Usage: [STAGE=camvid] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
