@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64, centred planes,
-# chroma gain 4) and its RGB twin cheng2020-anchor (N = 64), trained with one recipe: stage A
-# from scratch at q2's λ (1500 steps, lr 3e-4), which is q2 itself (RUNS/{family}-q2 links to
-# it), then stage B, q1, q3 and q4 fine-tuned 200 steps (lr 1e-4) from their own family's
-# stage-A checkpoint; batch 8, 128² crops, seed 0, λ of
-# cca-yuv420's qualities for both, one thread per run. The ablations at q2 are stage A only
-# (no IGU, BGU, no ACEM), each the twin of the full stage-A run; BGU at seed 1: at seed 0 its
+# chroma gain 4, equal plane weights: luma_weight 1) and its RGB twin cheng2020-anchor
+# (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4),
+# which is q2 itself (RUNS/{family}-q2 links to it), then stage B, q1, q3 and q4 fine-tuned
+# 200 steps (lr 1e-4) from their own family's stage-A checkpoint; batch 8, 128² crops,
+# seed 0, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
+# for cca-yuv420, whose (Y + U + V)/3 distortion is then at the scale of the twin's RGB MSE
+# (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
+# are stage A only (no IGU, BGU, no ACEM), twins of the earlier full stage A (luma_weight 6,
+# λ = 0.006: results/kodak-yuv420/cca/points/cca-A.json); BGU at seed 1: at seed 0 its
 # luma path died within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and
 # never came back. Five lanes at once on two cores (~2.5–5.5 s/step each, by machine);
 # ABLATIONS=0 runs the two families only, one lane each (1.7–3.3 s/step).
@@ -17,40 +20,46 @@ STEPS_A=${STEPS_A:-1500}
 STEPS_B=${STEPS_B:-200}
 ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
-CCA=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
+CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216)
+ABLATED=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
+CCA=("${ABLATED[@]}" --model-arg luma_weight=1)
 CHENG=(--model-arg n=64)
 mkdir -p "$RUNS"
-train() {  # MODEL QUALITY NAME STEPS LR [extra args...]
-    local model=$1 q=$2 name=$3 steps=$4 lr=$5; shift 5
+train() {  # MODEL QUALITY NAME STEPS LR LAMBDA [extra args...]
+    local model=$1 q=$2 name=$3 steps=$4 lr=$5 lmbda=$6; shift 6
     OMP_NUM_THREADS=1 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
     python -c "import sys, torch; torch.set_num_threads(1)
 from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
         train "$model" -q "$q" --data "$DATA" --out "$RUNS/$name" --steps "$steps" \
         --batch-size 8 --crop 128 --num-workers 1 --lr "$lr" --checkpoint-every 250 \
-        --log-every 50 --lmbda "${LAMBDAS[$q]}" "$@" > "$RUNS/$name.log" 2>&1
+        --log-every 50 --lmbda "$lmbda" "$@" > "$RUNS/$name.log" 2>&1
 }
-stage_a() {  # MODEL NAME ARGS...
-    local model=$1 name=$2; shift 2
-    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$@" && touch "$RUNS/$name/done" &&
+stage_a() {  # MODEL NAME LAMBDA ARGS...
+    local model=$1 name=$2 lmbda=$3; shift 3
+    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$lmbda" "$@" && touch "$RUNS/$name/done" &&
         case $name in cca-A|cheng-A) ln -sfn "$name" "$RUNS/${name%-A}-q2" ;; esac
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exported
     local q=$1 family=$2
     until [ -e "$RUNS/$family-A/done" ]; do sleep 30; done
     if [ "$family" = cca ]; then
-        train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 --init-from "$RUNS/cca-A/checkpoint.pt" "${CCA[@]}"
+        train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_LAMBDAS[$q]}" \
+            --init-from "$RUNS/cca-A/checkpoint.pt" "${CCA[@]}"
     else
-        train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 --init-from "$RUNS/cheng-A/checkpoint.pt" "${CHENG[@]}"
+        train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 "${LAMBDAS[$q]}" \
+            --init-from "$RUNS/cheng-A/checkpoint.pt" "${CHENG[@]}"
     fi
 }
 # q4 goes to an ablation lane when there is one, else to its own family's lane
-{ stage_a cca-yuv420 cca-A "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
+{ stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
   [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
-{ stage_a cheng2020-anchor cheng-A "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
+{ stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
   [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; } &
 if [ "$ABLATIONS" = 1 ]; then
-    { stage_a cca-yuv420 noigu-A "${CCA[@]}" --model-arg guide=none; stage_b 4 cheng; } &
-    { stage_a cca-yuv420 bgu-A "${CCA[@]}" --model-arg guide=bgu --seed 1; } &
-    { stage_a cca-yuv420 noacem-A "${CCA[@]}" --model-arg acem=0; stage_b 4 cca; } &
+    { stage_a cca-yuv420 noigu-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg guide=none
+      stage_b 4 cheng; } &
+    { stage_a cca-yuv420 bgu-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg guide=bgu --seed 1; } &
+    { stage_a cca-yuv420 noacem-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg acem=0
+      stage_b 4 cca; } &
 fi
 wait
