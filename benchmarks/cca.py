@@ -19,18 +19,19 @@ Written to ``--out`` (default ``results/kodak-yuv420``):
   but for the flag byte, so the same rate);
 * ``cca/float-path.json``: the shipped models at ``--float-qualities`` coding with the
   float context path;
-* ``cca/summary.json`` (also printed; the twin's curve comes from its cached points where
-  its weights are no longer in ``--runs``, the timing from the previous summary): BD-rates
-  (PSNR-YUV and MS-SSIM-Y) of cca-yuv420 against the RGB twin and the baselines in
-  ``--out`` (or why there is none, and the PSNR-YUV gap at equal rate inside the anchor's
-  rate range); each ablation twin against
-  ``cca-A`` (raw rate and PSNR-YUV changes; where the shipped curve rises, also rate change
-  at equal PSNR-YUV and PSNR-YUV change at equal rate off its fit around ``cca-A``); the
-  ACEM's gain per quality (dB per component: the shipped files with the flags off; a
-  jointly trained decoder leans on its ACEM, so the trained-without twin ``noacem-A`` is
-  the ablation) and, at ``--flag-qualities``, the share of pictures whose file switches
-  each half on; the float path's rate and PSNR-YUV change; encode/decode seconds of a
-  768×512 picture against the twin at q2, one thread, interleaved, best of ``--repeats``.
+* ``cca/summary.json`` (also printed; the twin's and stage-A runs' points come from their
+  caches where the weights are no longer in ``--runs``, the timing from the previous
+  summary): BD-rates (PSNR-YUV and MS-SSIM-Y) of cca-yuv420 against the RGB twin and the
+  baselines in ``--out`` (or why there is none, and the PSNR-YUV gap at equal rate inside
+  the anchor's rate range); each ablation twin against ``cca-A``, the full stage-A run of
+  its own recipe (raw rate and PSNR-YUV changes; where the shipped curve rises, also rate
+  change at equal PSNR-YUV and PSNR-YUV change at equal rate off its fit around
+  ``cca-A``); the ACEM's gain per quality (dB per component: the shipped files with the
+  flags off; a jointly trained decoder leans on its ACEM, so the trained-without twin
+  ``noacem-A`` is the ablation) and, at ``--flag-qualities``, the share of pictures whose
+  file switches each half on; the float path's rate and PSNR-YUV change; encode/decode
+  seconds of a 768×512 picture against the twin at q2, one thread, interleaved, best of
+  ``--repeats``.
 """
 
 from __future__ import annotations
@@ -221,7 +222,10 @@ def main() -> None:
 
     stage_a = {}
     for run in ("cca-A", *ABLATIONS):
-        if run_weights(args.runs, run, MODEL, 2).is_file():
+        if (
+            run_weights(args.runs, run, MODEL, 2).is_file()
+            or (own / "points" / f"{run}.json").is_file()
+        ):
             stage_a[run] = point(args.runs, run, MODEL, 2, images, own)
     if "cca-A" in stage_a:
         summary["ablations"] = {
