@@ -76,6 +76,14 @@ def run_weights(runs: Path, run: str, model: str, quality: int) -> Path:
     return runs / run / zoo.weights_filename(model, quality)
 
 
+def measured(runs: Path, run: str, model: str, quality: int, own: Path) -> bool:
+    """Whether ``run`` has weights in ``runs`` or a cached point in ``own/points``."""
+    return (
+        run_weights(runs, run, model, quality).is_file()
+        or (own / "points" / f"{run}.json").is_file()
+    )
+
+
 def sweep(
     models: dict[int, CompressionModel], images: list[Path], name: str, description: str
 ) -> dict[str, Any]:
@@ -199,10 +207,7 @@ def main() -> None:
     models = {q: zoo.load_model(MODEL, q) for q in QUALITIES}
 
     twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in QUALITIES}
-    if all(
-        w.is_file() or (own / "points" / f"cheng-q{q}.json").is_file()
-        for q, w in twin_weights.items()
-    ):
+    if all(measured(args.runs, f"cheng-q{q}", TWIN, q, own) for q in QUALITIES):
         points = {q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in QUALITIES}
         twin = merged(
             points,
@@ -222,10 +227,7 @@ def main() -> None:
 
     stage_a = {}
     for run in ("cca-A", *ABLATIONS):
-        if (
-            run_weights(args.runs, run, MODEL, 2).is_file()
-            or (own / "points" / f"{run}.json").is_file()
-        ):
+        if measured(args.runs, run, MODEL, 2, own):
             stage_a[run] = point(args.runs, run, MODEL, 2, images, own)
     if "cca-A" in stage_a:
         summary["ablations"] = {
