@@ -35,10 +35,11 @@ from PIL import Image, ImageDraw
 from licodec.app import codec, zoo
 from licodec.app.baselines import get_codec
 from licodec.app.baselines.base import BaselineCodec, CodedImage
+from licodec.app.data import label_folder
 from licodec.app.realism import realism_metrics
 from licodec.core.bitstream import SectionTag, unpack
 from licodec.core.files import list_images
-from licodec.core.labels import KeepRule, parse_classes
+from licodec.core.labels import KeepRule, parse_classes, read_label_map
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.models import CompressionModel
 from licodec.models.gan import CAMVID_CLASSES, STRIDE
@@ -62,6 +63,11 @@ def pictures(part: str, count: int, split: str = "test") -> list[Path]:
 def load(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
+
+
+def labels_of(frame: Path) -> np.ndarray:
+    """The label map of a CamVid frame, from the annot folder beside its split."""
+    return read_label_map(label_folder(frame.parent) / f"{frame.stem}.png")
 
 
 def gan_file(model: CompressionModel, pixels: np.ndarray, side: dict | None = None):
@@ -140,7 +146,7 @@ def sc_part(
     reference_bpp: dict[str, list[float]] = {name: [] for name in references}
     for path in pictures("camvid", count, split):
         pixels = load(path)
-        labels = np.asarray(Image.open(SHARED / "camvid" / f"{split}annot" / f"{path.stem}.png"))
+        labels = labels_of(path)
         h, w = labels.shape
         decoded_by = {}
         for name, model in references.items():
@@ -242,7 +248,7 @@ def pictures_part(out: Path) -> dict[str, str]:
     kodak = load(SHARED / "kodak" / "kodim23.png")
     frame = pictures("camvid", 24)[3]
     camvid = load(frame)
-    labels = np.asarray(Image.open(SHARED / "camvid" / "testannot" / f"{frame.stem}.png"))
+    labels = labels_of(frame)
     written = {
         "gan-kodim23.png": comparison(kodak, (128, 192, 256, 384)),
         f"gan-camvid-{frame.stem}.png": comparison(camvid, (60, 0, 240, 360)),
