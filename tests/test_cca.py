@@ -90,6 +90,26 @@ def test_centred_planes_map_mid_grey_to_zero_and_back() -> None:
         build("cca-yuv420", 2, n=16, m=16, chroma_gain=-1)
 
 
+def test_luma_width_widens_only_the_luma_stream_at_half_resolution() -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 2, n=16, m=16, luma_width=16)
+    widths = {}
+    for name in ("luma_in", "chroma_in"):
+        getattr(model.g_a, name).register_forward_hook(
+            lambda m, i, out, name=name: widths.update({name: out.shape[1]})
+        )
+    y, uv = rgb_to_yuv420_batch(kodak(64, 64))
+    y_hat, uv_hat = model.train()(y, uv)["x_hat"]
+    assert widths == {"luma_in": 16, "chroma_in": 8}
+    assert y_hat.shape == y.shape and uv_hat.shape == uv.shape
+    assert model.g_s.luma[-1][0].in_channels == 16 and model.g_s.chroma[-1].in_channels == 8
+    narrow = build("cca-yuv420", 2, n=16, m=16)
+    assert narrow.g_s.luma[-1][0].in_channels == 8  # 0: N/2, as every earlier model
+    for bad in (-4, 6):
+        with pytest.raises(ValueError, match="luma_width"):
+            build("cca-yuv420", 2, n=16, m=16, luma_width=bad)
+
+
 def test_igu_attention_is_a_distribution_over_the_four_luma_subimages() -> None:
     torch.manual_seed(0)
     guide = InformationGuide(8)

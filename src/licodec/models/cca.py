@@ -87,10 +87,9 @@ _CONTEXTS = {"serial": SerialContextLatentCodec, "checkerboard": CheckerboardLat
 _GUIDES = ("igu", "bgu", "none")
 
 
-def _stages(n: int, resampling: str) -> list[nn.Module]:
-    """Three FABs between H/2 (``N/2`` channels) and H/16 (``N``); FA only at H/4 and below
+def _stages(n: int, half: int, resampling: str) -> list[nn.Module]:
+    """Three FABs between H/2 (``half`` channels) and H/16 (``N``); FA only at H/4 and below
     (module docstring)."""
-    half = n // 2
     if resampling == "down":
         return [FeatureAttentionBlock(half if i == 0 else n, n, "down") for i in range(3)]
     return [
@@ -102,15 +101,15 @@ class CrossComponentAnalysis(nn.Module):
     """AIPM + IGU + fusion: ``(B×1×H×W, B×2×H/2×W/2) → B×M×H/16×W/16`` (module docstring);
     ``chroma_gain > 0`` centres the planes first."""
 
-    def __init__(self, n: int, m: int, guide: str, chroma_gain: float) -> None:
+    def __init__(self, n: int, m: int, guide: str, chroma_gain: float, luma_width: int) -> None:
         super().__init__()
         self.chroma_gain = chroma_gain
         half = n // 2
-        self.luma_in = FeatureAttentionBlock(1, half, "down", attention=False)
+        self.luma_in = FeatureAttentionBlock(1, luma_width, "down", attention=False)
         self.chroma_in = FeatureAttentionBlock(2, half, "none", attention=False)
-        self.guide = None if guide == "none" else InformationGuide(half, guide == "bgu")
-        self.luma = nn.Sequential(*_stages(n, "down"))
-        self.chroma = nn.Sequential(*_stages(n, "down"))
+        self.guide = None if guide == "none" else InformationGuide(luma_width, guide == "bgu", half)
+        self.luma = nn.Sequential(*_stages(n, luma_width, "down"))
+        self.chroma = nn.Sequential(*_stages(n, half, "down"))
         self.fusion = nn.Sequential(conv(2 * n, m, 1, 1), nn.PReLU(m))
         self.attention: Tensor | None = None
         """The IGU's attention over the four luma sub-images (``B×4×H/2×W/2``) of the last
@@ -131,13 +130,13 @@ class CrossComponentSynthesis(nn.Module):
     """Split + two streams: ``B×M×h×w → (B×1×16h×16w, B×2×8h×8w)`` (module docstring);
     ``chroma_gain > 0`` undoes the analysis's centring."""
 
-    def __init__(self, n: int, m: int, chroma_gain: float) -> None:
+    def __init__(self, n: int, m: int, chroma_gain: float, luma_width: int) -> None:
         super().__init__()
         self.n = n
         self.chroma_gain = chroma_gain
         self.split = nn.Sequential(conv(m, 2 * n, 1, 1), nn.PReLU(2 * n))
-        self.luma = nn.Sequential(*_stages(n, "up"), subpixel_conv(n // 2, 1))
-        self.chroma = nn.Sequential(*_stages(n, "up"), conv(n // 2, 2, 3, 1))
+        self.luma = nn.Sequential(*_stages(n, luma_width, "up"), subpixel_conv(luma_width, 1))
+        self.chroma = nn.Sequential(*_stages(n, n // 2, "up"), conv(n // 2, 2, 3, 1))
 
     def forward(self, y_hat: Tensor) -> tuple[Tensor, Tensor]:
         luma, chroma = self.split(y_hat).split(self.n, dim=1)
@@ -272,6 +271,7 @@ def cca_yuv420(
     context: str = "serial",
     luma_weight: float = 6.0,
     chroma_gain: float = 0.0,
+    luma_width: int = 0,
 ) -> CrossComponentModel:
     """The cross-component codec with ``N = n`` feature and ``M = m`` latent channels.
 
@@ -281,6 +281,7 @@ def cca_yuv420(
         context: ``"serial"`` (the paper's) or ``"checkerboard"``.
         luma_weight: ``w_Y / w_U`` of the training distortion.
         chroma_gain: ``g`` of the centred planes (module docstring); 0 for raw planes.
+        luma_width: channels of the luma stream at H/2 (module docstring); 0 for ``N/2``.
     """
     if chroma_gain < 0:
         raise ValueError(f"chroma_gain must be 0 (raw planes) or positive, got {chroma_gain!r}")
@@ -292,9 +293,12 @@ def cca_yuv420(
         raise ValueError(f"acem is 0 or 1, got {acem!r}")
     if luma_weight <= 0:
         raise ValueError(f"luma_weight must be positive, got {luma_weight!r}")
+    if luma_width < 0 or luma_width % 4:
+        raise ValueError(f"luma_width must be 0 (N/2) or a multiple of 4, got {luma_width!r}")
+    luma_width = luma_width or n // 2
     return CrossComponentModel(
-        CrossComponentAnalysis(n, m, guide, chroma_gain),
-        CrossComponentSynthesis(n, m, chroma_gain),
+        CrossComponentAnalysis(n, m, guide, chroma_gain, luma_width),
+        CrossComponentSynthesis(n, m, chroma_gain, luma_width),
         cheng_latent_codec(m, _CONTEXTS[context]),
         CrossComponentEnhancement() if acem else None,
         float(luma_weight),

@@ -29,8 +29,8 @@ blocks, the information-guided unit and the post-decoder enhancement.
   full-resolution luma half took a third of a CPU training step. Each half is switched by its
   own flag.
 
-Shapes: Y features ``B×C×H/2×W/2`` and UV features the same; planes ``B×1×H×W`` and
-``B×2×H/2×W/2`` (H, W even).
+Shapes: Y features ``B×C×H/2×W/2`` and UV features ``B×C_UV×H/2×W/2`` (``C_UV = C`` unless the
+IGU is given ``chroma_channels``); planes ``B×1×H×W`` and ``B×2×H/2×W/2`` (H, W even).
 """
 
 from __future__ import annotations
@@ -116,14 +116,17 @@ def attention_net(in_ch: int, hidden: int) -> nn.Sequential:
 class InformationGuide(nn.Module):
     """IGU (or BGU with ``bidirectional``) at half resolution (module docstring)."""
 
-    def __init__(self, channels: int, bidirectional: bool = False) -> None:
+    def __init__(
+        self, channels: int, bidirectional: bool = False, chroma_channels: int | None = None
+    ) -> None:
         super().__init__()
         if channels % SUBIMAGES:
             raise ValueError(f"IGU channels must be a multiple of 4, got {channels}")
         group = channels // SUBIMAGES
+        chroma_channels = chroma_channels or channels
         self.score = attention_net(SUBIMAGES + 2, group)
-        self.to_chroma = conv(group, channels, 1, 1)
-        self.to_luma = conv(channels, group, 1, 1) if bidirectional else None
+        self.to_chroma = conv(group, chroma_channels, 1, 1)
+        self.to_luma = conv(chroma_channels, group, 1, 1) if bidirectional else None
 
     def forward(
         self, y: Tensor, uv: Tensor, y_features: Tensor, uv_features: Tensor
