@@ -212,6 +212,17 @@ def test_training_masks_keep_whole_instances_or_a_box() -> None:
     assert kinds == {"box", "instances"}
 
 
+def test_keep_all_keeps_whole_crops_at_its_rate_and_otherwise_draws_the_same_masks() -> None:
+    _, labels, _ = camvid_pair("train")
+    masks = [random_pixel_mask(labels, np.random.default_rng(i), keep_all=0.4) for i in range(50)]
+    whole = sum(bool(m.all()) for m in masks)
+    assert 10 <= whole <= 30  # 20 expected
+    plain = [random_pixel_mask(labels, np.random.default_rng(i)) for i in range(5)]
+    unset = [random_pixel_mask(labels, np.random.default_rng(i), keep_all=0.0) for i in range(5)]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, unset, strict=True))
+    assert not any(m.all() for m in plain)
+
+
 # -- files ----------------------------------------------------------------------------------
 
 

@@ -22,7 +22,8 @@ so the loop's batching, sharding and exact resume stay as they are; every crop g
 keep-mask (:mod:`.keep_masks`), drawn from a generator seeded by ``(seed, rank, step)``.
 
 Arguments (``TrainConfig.objective_args``): ``warmup`` (0.25), ``d_width`` (64, the paper's
-``64, 128, 256, 512``), ``mse`` (10), ``fm`` (10), ``gan`` (1). Only the codec is exported.
+``64, 128, 256, 512``), ``mse`` (10), ``fm`` (10), ``gan`` (1), ``keep_all`` (0: the share of SC
+crops kept whole, :mod:`.keep_masks`). Only the codec is exported.
 """
 
 from __future__ import annotations
@@ -48,7 +49,14 @@ from licodec.components.layers.generative import MultiScaleDiscriminator
 from licodec.errors import ModelError
 from licodec.models import CompressionModel
 
-DEFAULTS: dict[str, float] = {"warmup": 0.25, "d_width": 64, "mse": 10.0, "fm": 10.0, "gan": 1.0}
+DEFAULTS: dict[str, float] = {
+    "warmup": 0.25,
+    "d_width": 64,
+    "mse": 10.0,
+    "fm": 10.0,
+    "gan": 1.0,
+    "keep_all": 0.0,
+}
 
 
 def lsgan_real(outputs: list[list[Tensor]]) -> Tensor:
@@ -110,6 +118,9 @@ class Adversarial(Objective):
         if not 0 <= self.args["warmup"] <= 1:
             warmup = self.args["warmup"]
             raise ModelError(f"warmup is a fraction of the steps in [0, 1], got {warmup}")
+        if not 0 <= self.args["keep_all"] <= 1:
+            keep_all = self.args["keep_all"]
+            raise ModelError(f"keep_all is a probability in [0, 1], got {keep_all}")
         self.selective = bool(getattr(model, "selective", False))
         width = int(self.args["d_width"])
         classes = model.classes if self.selective else 0
@@ -150,7 +161,7 @@ class Adversarial(Objective):
         if self.selective:
             labels = batch[:, 3].round().long()
             rng = np.random.default_rng([config.seed, self._rank(), self.step_index])
-            mask = random_latent_masks(labels, stride, rng)
+            mask = random_latent_masks(labels, stride, rng, self.args["keep_all"])
             condition = self.model.one_hot(labels)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
             x_hat = self.net(x, labels, mask)["x_hat"] if self.selective else self.net(x)["x_hat"]

@@ -1,6 +1,8 @@
 """Random keep-masks for training selective generative compression (Agustsson et al. 2019).
 
-Per crop, with probability ½ each (``[R]`` the two kinds, ``[D]`` the even split):
+Per crop, with probability ``keep_all`` (``[D]`` 0 by default, the paper's masks only) the whole
+crop is kept — so the generator also learns the case where nothing is synthesised; otherwise
+with probability ½ each (``[R]`` the two kinds, ``[D]`` the even split):
 
 * **instances**: every connected component of every class of the crop's label map is kept
   with probability ``instance_rate`` (``[R]`` 25%);
@@ -21,10 +23,16 @@ from licodec.core.labels import block_any
 
 
 def random_pixel_mask(
-    labels: np.ndarray, rng: np.random.Generator, instance_rate: float = 0.25
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    instance_rate: float = 0.25,
+    keep_all: float = 0.0,
 ) -> np.ndarray:
-    """An ``H×W`` bool mask of one crop's label map (module docstring)."""
+    """An ``H×W`` bool mask of one crop's label map (module docstring); ``keep_all = 0``
+    draws nothing for it, so such runs see the masks they saw before it existed."""
     height, width = labels.shape
+    if keep_all and rng.random() < keep_all:
+        return np.ones(labels.shape, dtype=bool)
     if rng.random() < 0.5:
         keep = np.zeros(labels.shape, dtype=bool)
         for value in np.unique(labels):
@@ -41,9 +49,11 @@ def random_pixel_mask(
     return keep
 
 
-def random_latent_masks(labels: Tensor, stride: int, rng: np.random.Generator) -> Tensor:
+def random_latent_masks(
+    labels: Tensor, stride: int, rng: np.random.Generator, keep_all: float = 0.0
+) -> Tensor:
     """``N×1×H/stride×W/stride`` bool keep-masks of a batch of ``N×H×W`` label maps."""
     maps = labels.cpu().numpy()
     shape = (maps.shape[1] // stride, maps.shape[2] // stride)
-    masks = [block_any(random_pixel_mask(m, rng), stride, shape) for m in maps]
+    masks = [block_any(random_pixel_mask(m, rng, keep_all=keep_all), stride, shape) for m in maps]
     return torch.from_numpy(np.stack(masks))[:, None].to(labels.device)
