@@ -262,8 +262,9 @@ def test_sc_refuses_label_maps_that_do_not_fit(labels, message) -> None:
         codec.encode(random_image(32, 32, 0), tiny(), side={"labels": labels})
 
 
-def test_sc_stores_the_labels_and_only_the_kept_latent() -> None:
-    model = tiny()
+@pytest.mark.parametrize("mask_input", [0, 1])
+def test_sc_stores_the_labels_and_only_the_kept_latent(mask_input) -> None:
+    model = tiny(mask_input=mask_input)
     pixels, labels, _ = camvid_pair()
     full = unpack(codec.encode(pixels, model, side={"labels": labels}))
     keep = KeepRule(classes=parse_classes("car,pedestrian", CAMVID_CLASSES))
@@ -280,6 +281,22 @@ def test_sc_stores_the_labels_and_only_the_kept_latent() -> None:
         keep=keep,
     ).reconstruction.tensor
     assert np.array_equal(decoded, to_pixels(expected))
+
+
+def test_with_mask_input_the_generator_tells_a_dropped_zero_from_a_coded_one() -> None:
+    labels = torch.zeros(1, 32, 32, dtype=torch.long)
+    w_hat = torch.zeros(1, 4, 2, 2)  # all zeros: coded at the centre, or dropped
+    dropped = torch.zeros(1, 1, 2, 2, dtype=torch.bool)
+    informed, blind = tiny(mask_input=1), tiny()
+    assert not torch.equal(
+        informed.generate(w_hat, labels, None, dropped),
+        informed.generate(w_hat, labels, None, None),
+    )
+    assert torch.equal(
+        blind.generate(w_hat, labels, None, dropped), blind.generate(w_hat, labels, None, None)
+    )
+    with pytest.raises(ValueError, match="mask_input is for SC"):
+        GenerativeModel(channels=4, width=4, blocks=1, mask_input=True)
 
 
 @pytest.mark.parametrize(
@@ -358,7 +375,7 @@ def test_sc_warm_started_from_gc_generates_gcs_picture(tmp_path) -> None:
     w_hat = torch.randint(-2, 3, (1, 4, 4, 4)).float()
     labels = torch.randint(0, 12, (1, 64, 64))
     with torch.no_grad():
-        painted = sc.generate(w_hat, labels, None) - gc.generate(w_hat, None, None)
+        painted = sc.generate(w_hat, labels, None, None) - gc.generate(w_hat, None, None, None)
     assert painted.abs().max() < 1e-5  # the same sums, in another order
     with pytest.raises(ModelError, match="shape"):
         load_weights(tiny("gan-gc", quality=3), path, partial=True)  # 8 latent channels

@@ -18,7 +18,10 @@
   feeds ``G`` through a feature extractor ``F`` (the encoder's shape on the one-hot map,
   ``4·width`` channels at latent resolution), and a keep-rule (side input ``keep``,
   :class:`~licodec.core.labels.KeepRule`, stored in a ``MASK`` section) zeroes ``ŵ`` where
-  its mask is 0; those positions are not stored.
+  its mask is 0; those positions are not stored. ``[D]`` ``mask_input = 1`` also gives ``G``
+  the mask itself as one more channel (``G([ŵ, m, F(s)])``): a dropped position is 0 in ``ŵ``,
+  and so is a kept one coded at the centre 0 — the most frequent symbol — so without ``m``
+  the generator cannot tell the regions it must reproduce from those it must invent.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
@@ -69,6 +72,7 @@ class GenerativeModel(CompressionModel):
         noise: noise channels concatenated to ``ŵ`` (GC only).
         classes: label classes (SC; 0 for GC).
         centres: quantization centres ``L``.
+        mask_input: SC only: the keep-mask is an input channel of ``G`` (module docstring).
     """
 
     band_pixels = None  # instance norm: the transforms see the whole picture
@@ -83,16 +87,20 @@ class GenerativeModel(CompressionModel):
         noise: int = 0,
         classes: int = 0,
         centres: int = 5,
+        mask_input: bool = False,
     ) -> None:
         if noise and classes:
             raise ValueError("noise channels are for GC: a selective model synthesises from labels")
+        if mask_input and not classes:
+            raise ValueError("mask_input is for SC: a GC model has no keep-mask")
         widths = tuple(width * 2**i for i in range(5))
         latent_codec = EmpiricalTableLatentCodec(channels, FixedCentreQuantizer(centres))
         label_channels = 4 * width if classes else 0
         g_a = GenerativeEncoder(3, widths, channels)
-        g_s = Generator(channels + noise + label_channels, widths, blocks)
+        g_s = Generator(channels + noise + int(mask_input) + label_channels, widths, blocks)
         super().__init__(g_a, g_s, latent_codec, stride=STRIDE, pad_multiple=STRIDE)
         self.channels, self.noise, self.classes, self.centres = channels, noise, classes, centres
+        self.mask_input = mask_input
         self.label_features = (
             GenerativeEncoder(classes, widths, label_channels, picture=False) if classes else None
         )
@@ -132,13 +140,19 @@ class GenerativeModel(CompressionModel):
         noise = None
         if self.noise:
             noise = torch.randn(w_hat.shape[0], self.noise, *w_hat.shape[2:], device=x.device)
-        return {"x_hat": self.generate(w_hat, labels, noise), "likelihoods": {}}
+        return {"x_hat": self.generate(w_hat, labels, noise, mask), "likelihoods": {}}
 
-    def generate(self, w_hat: Tensor, labels: Tensor | None, noise: Tensor | None) -> Tensor:
-        """``G([ŵ, v, F(s)])``: the picture of latent ``ŵ`` (``N×C×h×w``)."""
+    def generate(
+        self, w_hat: Tensor, labels: Tensor | None, noise: Tensor | None, mask: Tensor | None
+    ) -> Tensor:
+        """``G([ŵ, v, m, F(s)])``: the picture of latent ``ŵ`` (``N×C×h×w``); ``mask``
+        (``N×1×h×w`` bool, ``None``: keep everything) enters only with ``mask_input``."""
         inputs = [w_hat]
         if noise is not None:
             inputs.append(noise.to(w_hat.dtype))
+        if self.mask_input:
+            keep = w_hat.new_ones(w_hat[:, :1].shape) if mask is None else mask.to(w_hat.dtype)
+            inputs.append(keep)
         if self.label_features is not None:
             if labels is None:
                 raise ModelError(f"{self.name} generates from a label map: pass labels")
@@ -191,7 +205,7 @@ class GenerativeModel(CompressionModel):
             noise = self._noise(seed, shape)
         if not reconstruct:
             return Coded(sections)
-        reconstruction = self._picture(w_hat, label_tensor, noise, height, width)
+        reconstruction = self._picture(w_hat, label_tensor, noise, mask, height, width)
         return Coded(sections, reconstruction=reconstruction)
 
     @torch.no_grad()
@@ -199,8 +213,8 @@ class GenerativeModel(CompressionModel):
         if not isinstance(coded, Coded):
             coded = Coded(list(coded))
         self.check_model_flags(coded.model_flags)
-        w_hat, labels, noise = self._decode_inputs(coded.sections, height, width)
-        return self._picture(w_hat, labels, noise, height, width)
+        w_hat, labels, noise, mask = self._decode_inputs(coded.sections, height, width)
+        return self._picture(w_hat, labels, noise, mask, height, width)
 
     @torch.no_grad()
     def decompress_latent(self, sections: list[bytes], height: int, width: int) -> Tensor:
@@ -209,8 +223,9 @@ class GenerativeModel(CompressionModel):
 
     def _decode_inputs(
         self, sections: list[bytes], height: int, width: int
-    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """``(ŵ, padded labels, noise)`` of a file's sections (see :attr:`section_tags`)."""
+    ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        """``(ŵ, padded labels, noise, keep-mask)`` of a file's sections (see
+        :attr:`section_tags`)."""
         sections = list(sections)
         shape = self.latent_shape(height, width)
         label_tensor = mask = noise = None
@@ -230,13 +245,19 @@ class GenerativeModel(CompressionModel):
                 raise BitstreamError("corrupted SEED section: a seed is 4 bytes")
             noise = self._noise(int.from_bytes(sections[-1], "little"), shape)
             sections = sections[:-1]
-        return self.latent_codec.decompress(sections, shape, mask), label_tensor, noise
+        return self.latent_codec.decompress(sections, shape, mask), label_tensor, noise, mask
 
     def _picture(
-        self, w_hat: Tensor, labels: Tensor | None, noise: Tensor | None, height: int, width: int
+        self,
+        w_hat: Tensor,
+        labels: Tensor | None,
+        noise: Tensor | None,
+        mask: Tensor | None,
+        height: int,
+        width: int,
     ) -> Picture:
         """The generated picture, cropped to ``height``×``width`` and clamped to [0, 1]."""
-        x_hat = crop(self.generate(w_hat, labels, noise), height, width).clamp_(0, 1)
+        x_hat = crop(self.generate(w_hat, labels, noise, mask), height, width).clamp_(0, 1)
         return Picture.rgb(x_hat)
 
     def decompress_latent_batch(self, files: list[list[bytes]], height: int, width: int) -> Tensor:
@@ -293,6 +314,11 @@ def gan_gc(channels: int, width: int, blocks: int = 9, noise: int = 0) -> Genera
     "semantic label map stored in the file.",
     objective="adversarial",
 )
-def gan_sc(channels: int, width: int, blocks: int = 9, classes: int = 12) -> GenerativeModel:
-    """SC with ``C = channels`` over label maps of ``classes`` classes."""
-    return GenerativeModel(channels, width, blocks, classes=classes)
+def gan_sc(
+    channels: int, width: int, blocks: int = 9, classes: int = 12, mask_input: int = 0
+) -> GenerativeModel:
+    """SC with ``C = channels`` over label maps of ``classes`` classes; ``mask_input = 1``
+    feeds the keep-mask to the generator (0, as the paper's and the first shipped weights)."""
+    if mask_input not in (0, 1):
+        raise ValueError(f"mask_input is 0 or 1, got {mask_input!r}")
+    return GenerativeModel(channels, width, blocks, classes=classes, mask_input=bool(mask_input))
