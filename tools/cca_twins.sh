@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64, centred planes,
-# chroma gain 4, equal plane weights: luma_weight 1) and its RGB twin cheng2020-anchor
+# chroma gain 4, equal plane weights: luma_weight 1, luma stream N wide at H/2: luma_width 64)
+# and its RGB twin cheng2020-anchor
 # (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4),
 # which is q2 itself (RUNS/{family}-q2 links to it), then stage B, q1, q3 and q4 fine-tuned
 # 200 steps (lr 1e-4) from their own family's stage-A checkpoint; batch 8, 128² crops,
@@ -22,7 +23,7 @@ ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
 CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216)
 ABLATED=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
-CCA=("${ABLATED[@]}" --model-arg luma_weight=1)
+CCA=("${ABLATED[@]}" --model-arg luma_weight=1 --model-arg luma_width=64)
 CHENG=(--model-arg n=64)
 mkdir -p "$RUNS"
 train() {  # MODEL QUALITY NAME STEPS LR LAMBDA [extra args...]
