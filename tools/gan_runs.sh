@@ -12,6 +12,8 @@
 # its twin gc-q2-camvid, gan-gc q2 continued on the same data with the same schedule.
 # Neither ships: on CamVid val (results/gan/sc-from-gc-val/) sc-q2-gc kept 1.2-1.3 dB less
 # PSNR than the shipped SC where most is kept, and the twin lost 1 dB against shipped GC.
+# SC variants on val (results/gan/sc-val-variants/): the sc-q2 lane with --model-arg
+# mask_input=1 (better than shipped SC, not yet shipped) or --objective-arg keep_all=0.5 (worse).
 # Usage: [STAGE=camvid] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
