@@ -12,8 +12,9 @@
 # its twin gc-q2-camvid, gan-gc q2 continued on the same data with the same schedule.
 # Neither ships: on CamVid val (results/gan/sc-from-gc-val/) sc-q2-gc kept 1.2-1.3 dB less
 # PSNR than the shipped SC where most is kept, and the twin lost 1 dB against shipped GC.
-# SC variants on val (results/gan/sc-val-variants/): the sc-q2 lane with --model-arg
-# mask_input=1 (better than shipped SC, not yet shipped) or --objective-arg keep_all=0.5 (worse).
+# The sc-q2 lane feeds the keep-mask to the generator (mask_input=1: the shipped gan-sc q2,
+# chosen on CamVid val, results/gan/sc-val-variants/, over the same lane without it and over
+# --objective-arg keep_all=0.5).
 # Usage: [STAGE=camvid] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -38,7 +39,7 @@ if [ "${STAGE:-scratch}" = camvid ]; then
 else
     train gc-q2 gan-gc 2 "$SHARED/train" &
     train gc-q1 gan-gc 1 "$SHARED/train" &
-    train sc-q2 gan-sc 2 "$SHARED/camvid/train" &
+    (INIT=(--model-arg mask_input=1); train sc-q2 gan-sc 2 "$SHARED/camvid/train") &
     train gc-q2-mse gan-gc 2 "$SHARED/train" warmup=1 &
 fi
 wait
