@@ -13,12 +13,17 @@
 # luma path died within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and
 # never came back. Five lanes at once on two cores (~2.5–5.5 s/step each, by machine);
 # ABLATIONS=0 runs the two families only, one lane each (1.7–3.3 s/step).
+# Stage A2 (STEPS_A2, default 1000; 0 skips it): each family's stage A continued at q2's λ,
+# lr 1e-4, seed 1 (fresh crops); it is then q2, and stage B starts from it (the shipped
+# cca-yuv420 and the twin it is compared with: 2500 steps at q2, 2700 at q1, q3, q4).
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 DATA=${DATA:-../shared/data/train}
 STEPS_A=${STEPS_A:-1500}
 STEPS_B=${STEPS_B:-200}
+STEPS_A2=${STEPS_A2:-1000}
+START=A2; [ "$STEPS_A2" -gt 0 ] || START=A
 ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
 CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216)
@@ -35,20 +40,25 @@ from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
         --batch-size 8 --crop 128 --num-workers 1 --lr "$lr" --checkpoint-every 250 \
         --log-every 50 --lmbda "$lmbda" "$@" > "$RUNS/$name.log" 2>&1
 }
-stage_a() {  # MODEL NAME LAMBDA ARGS...
+stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families stage A2
     local model=$1 name=$2 lmbda=$3; shift 3
-    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$lmbda" "$@" && touch "$RUNS/$name/done" &&
-        case $name in cca-A|cheng-A) ln -sfn "$name" "$RUNS/${name%-A}-q2" ;; esac
+    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$lmbda" "$@" && touch "$RUNS/$name/done" || return
+    case $name in cca-A|cheng-A) ;; *) return ;; esac
+    if [ "$START" = A2 ]; then
+        train "$model" 2 "${name}2" "$STEPS_A2" 1e-4 "$lmbda" "$@" --seed 1 \
+            --init-from "$RUNS/$name/checkpoint.pt" && touch "$RUNS/${name}2/done" || return
+    fi
+    ln -sfn "${name%-A}-$START" "$RUNS/${name%-A}-q2"
 }
-stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A has exported
+stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) has exported
     local q=$1 family=$2
-    until [ -e "$RUNS/$family-A/done" ]; do sleep 30; done
+    until [ -e "$RUNS/$family-$START/done" ]; do sleep 30; done
     if [ "$family" = cca ]; then
         train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_LAMBDAS[$q]}" \
-            --init-from "$RUNS/cca-A/checkpoint.pt" "${CCA[@]}"
+            --init-from "$RUNS/cca-$START/checkpoint.pt" "${CCA[@]}"
     else
         train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 "${LAMBDAS[$q]}" \
-            --init-from "$RUNS/cheng-A/checkpoint.pt" "${CHENG[@]}"
+            --init-from "$RUNS/cheng-$START/checkpoint.pt" "${CHENG[@]}"
     fi
 }
 # q4 goes to an ablation lane when there is one, else to its own family's lane
