@@ -425,6 +425,10 @@ def test_unknown_objective_arguments_are_refused(tmp_path) -> None:
     config.objective_args = {"warmpu": 0.1}
     with pytest.raises(ModelError, match="warmpu"):
         train(config)
+    for key, message in (("warmup", "a fraction of the steps"), ("keep_all", "a probability")):
+        config.objective_args = {key: 1.5}
+        with pytest.raises(ModelError, match=f"{key} is {message} in \\[0, 1\\], got 1.5"):
+            train(config)
 
 
 # -- realism metrics ----------------------------------------------------------------------------

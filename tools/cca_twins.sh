@@ -2,10 +2,10 @@
 # The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64, centred planes,
 # chroma gain 4, equal plane weights: luma_weight 1, luma stream N wide at H/2: luma_width 64)
 # and its RGB twin cheng2020-anchor
-# (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4),
-# which is q2 itself (RUNS/{family}-q2 links to it), then stage B, q1, q3 and q4 fine-tuned
-# 200 steps (lr 1e-4) from their own family's stage-A checkpoint; batch 8, 128² crops,
-# seed 0, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
+# (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4,
+# seed 0), stage A2 (below), which is q2 itself (RUNS/{family}-q2 links to it), then stage B,
+# q1, q3 and q4 fine-tuned 200 steps (lr 1e-4) from their own family's stage-A2 checkpoint;
+# batch 8, 128² crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
 # for cca-yuv420, whose (Y + U + V)/3 distortion is then at the scale of the twin's RGB MSE
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
 # are stage A only (no IGU, BGU, no ACEM), twins of the earlier full stage A (luma_weight 6,

@@ -115,12 +115,9 @@ class Adversarial(Objective):
         if unknown:
             raise ModelError(f"unknown adversarial objective argument {unknown[0]!r}")
         self.args = {**DEFAULTS, **config.objective_args}
-        if not 0 <= self.args["warmup"] <= 1:
-            warmup = self.args["warmup"]
-            raise ModelError(f"warmup is a fraction of the steps in [0, 1], got {warmup}")
-        if not 0 <= self.args["keep_all"] <= 1:
-            keep_all = self.args["keep_all"]
-            raise ModelError(f"keep_all is a probability in [0, 1], got {keep_all}")
+        for key, what in (("warmup", "a fraction of the steps"), ("keep_all", "a probability")):
+            if not 0 <= self.args[key] <= 1:
+                raise ModelError(f"{key} is {what} in [0, 1], got {self.args[key]}")
         self.selective = bool(getattr(model, "selective", False))
         width = int(self.args["d_width"])
         classes = model.classes if self.selective else 0
