@@ -10,6 +10,7 @@ from conftest import random_image
 from PIL import Image
 from test_context_models import kodak
 from test_integer_path import assert_decodes_identically_everywhere, latents
+from torch import nn
 
 import licodec
 from licodec.app import codec, zoo
@@ -22,6 +23,8 @@ from licodec.components.layers.cross_component import (
     CrossComponentEnhancement,
     InformationGuide,
 )
+from licodec.components.layers.gdn import GDN
+from licodec.components.layers.residual import ResidualBlockUpsample, ResidualBlockWithStride
 from licodec.core.bitstream import unpack
 from licodec.core.colour import CodedFormat, ColourMode
 from licodec.core.picture import Picture
@@ -108,6 +111,22 @@ def test_luma_width_widens_only_the_luma_stream_at_half_resolution() -> None:
     for bad in (-4, 6):
         with pytest.raises(ValueError, match="luma_width"):
             build("cca-yuv420", 2, n=16, m=16, luma_width=bad)
+
+
+def test_residual_resampling_puts_gdn_blocks_at_every_resolution_change() -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 2, n=16, m=16, residual_resampling=1)
+    down = [m for m in model.g_a.modules() if isinstance(m, ResidualBlockWithStride)]
+    up = [m for m in model.g_s.modules() if isinstance(m, ResidualBlockUpsample)]
+    assert len(down) == 7 and len(up) == 6  # luma_in + 3 per stream; 3 per stream
+    assert isinstance(model.g_a.chroma_in[0], nn.Conv2d)  # no resampling: the paper's conv
+    y, uv = rgb_to_yuv420_batch(kodak(64, 64))
+    y_hat, uv_hat = model.train()(y, uv)["x_hat"]
+    assert y_hat.shape == y.shape and uv_hat.shape == uv.shape
+    plain = build("cca-yuv420", 2, n=16, m=16)
+    assert not any(isinstance(m, GDN) for m in plain.modules())  # 0: the paper's FABs
+    with pytest.raises(ValueError, match="residual_resampling"):
+        build("cca-yuv420", 2, n=16, m=16, residual_resampling=2)
 
 
 def test_igu_attention_is_a_distribution_over_the_four_luma_subimages() -> None:

@@ -94,13 +94,16 @@ _CONTEXTS = {"serial": SerialContextLatentCodec, "checkerboard": CheckerboardLat
 _GUIDES = ("igu", "bgu", "none")
 
 
-def _stages(n: int, half: int, resampling: str) -> list[nn.Module]:
+def _stages(n: int, half: int, resampling: str, residual: bool) -> list[nn.Module]:
     """Three FABs between H/2 (``half`` channels) and H/16 (``N``); FA only at H/4 and below
     (module docstring)."""
     if resampling == "down":
-        return [FeatureAttentionBlock(half if i == 0 else n, n, "down") for i in range(3)]
+        return [
+            FeatureAttentionBlock(half if i == 0 else n, n, "down", residual=residual)
+            for i in range(3)
+        ]
     return [
-        FeatureAttentionBlock(n, half if i == 2 else n, "up", attention=i < 2) for i in range(3)
+        FeatureAttentionBlock(n, half if i == 2 else n, "up", i < 2, residual) for i in range(3)
     ]
 
 
@@ -108,15 +111,17 @@ class CrossComponentAnalysis(nn.Module):
     """AIPM + IGU + fusion: ``(B×1×H×W, B×2×H/2×W/2) → B×M×H/16×W/16`` (module docstring);
     ``chroma_gain > 0`` centres the planes first."""
 
-    def __init__(self, n: int, m: int, guide: str, chroma_gain: float, luma_width: int) -> None:
+    def __init__(
+        self, n: int, m: int, guide: str, chroma_gain: float, luma_width: int, residual: bool
+    ) -> None:
         super().__init__()
         self.chroma_gain = chroma_gain
         half = n // 2
-        self.luma_in = FeatureAttentionBlock(1, luma_width, "down", attention=False)
+        self.luma_in = FeatureAttentionBlock(1, luma_width, "down", False, residual)
         self.chroma_in = FeatureAttentionBlock(2, half, "none", attention=False)
         self.guide = None if guide == "none" else InformationGuide(luma_width, guide == "bgu", half)
-        self.luma = nn.Sequential(*_stages(n, luma_width, "down"))
-        self.chroma = nn.Sequential(*_stages(n, half, "down"))
+        self.luma = nn.Sequential(*_stages(n, luma_width, "down", residual))
+        self.chroma = nn.Sequential(*_stages(n, half, "down", residual))
         self.fusion = nn.Sequential(conv(2 * n, m, 1, 1), nn.PReLU(m))
         self.attention: Tensor | None = None
         """The IGU's attention over the four luma sub-images (``B×4×H/2×W/2``) of the last
@@ -137,13 +142,14 @@ class CrossComponentSynthesis(nn.Module):
     """Split + two streams: ``B×M×h×w → (B×1×16h×16w, B×2×8h×8w)`` (module docstring);
     ``chroma_gain > 0`` undoes the analysis's centring."""
 
-    def __init__(self, n: int, m: int, chroma_gain: float, luma_width: int) -> None:
+    def __init__(self, n: int, m: int, chroma_gain: float, luma_width: int, residual: bool) -> None:
         super().__init__()
         self.n = n
         self.chroma_gain = chroma_gain
         self.split = nn.Sequential(conv(m, 2 * n, 1, 1), nn.PReLU(2 * n))
-        self.luma = nn.Sequential(*_stages(n, luma_width, "up"), subpixel_conv(luma_width, 1))
-        self.chroma = nn.Sequential(*_stages(n, n // 2, "up"), conv(n // 2, 2, 3, 1))
+        luma = _stages(n, luma_width, "up", residual)
+        self.luma = nn.Sequential(*luma, subpixel_conv(luma_width, 1))
+        self.chroma = nn.Sequential(*_stages(n, n // 2, "up", residual), conv(n // 2, 2, 3, 1))
 
     def forward(self, y_hat: Tensor) -> tuple[Tensor, Tensor]:
         luma, chroma = self.split(y_hat).split(self.n, dim=1)
@@ -279,6 +285,7 @@ def cca_yuv420(
     luma_weight: float = 6.0,
     chroma_gain: float = 0.0,
     luma_width: int = 0,
+    residual_resampling: int = 0,
 ) -> CrossComponentModel:
     """The cross-component codec with ``N = n`` feature and ``M = m`` latent channels.
 
@@ -289,6 +296,8 @@ def cca_yuv420(
         luma_weight: ``w_Y / w_U`` of the training distortion.
         chroma_gain: ``g`` of the centred planes (module docstring); 0 for raw planes.
         luma_width: channels of the luma stream at H/2 (module docstring); 0 for ``N/2``.
+        residual_resampling: 1 resamples in every FAB with Cheng 2020's residual GDN blocks
+            (module docstring), 0 with the paper's conv.
     """
     if chroma_gain < 0:
         raise ValueError(f"chroma_gain must be 0 (raw planes) or positive, got {chroma_gain!r}")
@@ -302,10 +311,13 @@ def cca_yuv420(
         raise ValueError(f"luma_weight must be positive, got {luma_weight!r}")
     if luma_width < 0 or luma_width % 4:
         raise ValueError(f"luma_width must be 0 (N/2) or a multiple of 4, got {luma_width!r}")
+    if residual_resampling not in (0, 1):
+        raise ValueError(f"residual_resampling is 0 or 1, got {residual_resampling!r}")
     luma_width = luma_width or n // 2
+    residual = bool(residual_resampling)
     return CrossComponentModel(
-        CrossComponentAnalysis(n, m, guide, chroma_gain, luma_width),
-        CrossComponentSynthesis(n, m, chroma_gain, luma_width),
+        CrossComponentAnalysis(n, m, guide, chroma_gain, luma_width, residual),
+        CrossComponentSynthesis(n, m, chroma_gain, luma_width, residual),
         cheng_latent_codec(m, _CONTEXTS[context]),
         CrossComponentEnhancement() if acem else None,
         float(luma_weight),

@@ -10,7 +10,11 @@ blocks, the information-guided unit and the post-decoder enhancement.
   conv (D-FAB, encoder); ``"up"``: a sub-pixel ×2 conv (U-FAB, decoder; ``[D]`` sub-pixel
   rather than a transposed conv, as Cheng's decoder); ``"none"``: a 3×3 stride-1 conv that only
   maps the channels (chroma FABs where the resolution already fits). ``attention=False`` drops
-  FA (``[D]`` the FABs at half resolution, where FA costs most).
+  FA (``[D]`` the FABs at half resolution, where FA costs most). ``residual=True`` ``[D]``
+  resamples with Cheng 2020's residual blocks instead of one conv and a leaky ReLU
+  (:class:`~licodec.components.layers.ResidualBlockWithStride` down, GDN;
+  :class:`~licodec.components.layers.ResidualBlockUpsample` up, IGDN): a linear skip path
+  across each resolution change and the divisive normalisation of the RGB twin.
 * :class:`InformationGuide` (IGU): at half resolution, from the *original* planes, an
   attention over the four polyphase sub-images of Y (pixel-unshuffle by 2, sub-image ``k`` =
   the pixels ``(2i + k//2, 2j + k%2)``): ``A = softmax_k(conv3×3(LReLU(conv3×3([Y₄, UV]))))``
@@ -42,7 +46,12 @@ from torch import Tensor, nn
 from licodec.components.layers.attention import AttentionBlock
 from licodec.components.layers.conv import conv
 from licodec.components.layers.postfilter import PostFilter
-from licodec.components.layers.residual import ResidualBlock, subpixel_conv
+from licodec.components.layers.residual import (
+    ResidualBlock,
+    ResidualBlockUpsample,
+    ResidualBlockWithStride,
+    subpixel_conv,
+)
 
 SUBIMAGES = 4
 """Polyphase sub-images of luma at chroma resolution (2×2)."""
@@ -87,15 +96,25 @@ class FeatureAttentionBlock(nn.Sequential):
     """FAB: resampling (``"down"`` ×½, ``"up"`` ×2, ``"none"``), RCA, FA (module docstring)."""
 
     def __init__(
-        self, in_ch: int, out_ch: int, resampling: str = "down", attention: bool = True
+        self,
+        in_ch: int,
+        out_ch: int,
+        resampling: str = "down",
+        attention: bool = True,
+        residual: bool = False,
     ) -> None:
         if resampling not in _RESAMPLING:
             raise ValueError(f"resampling is one of {_RESAMPLING}, got {resampling!r}")
-        if resampling == "up":
-            first: nn.Module = subpixel_conv(in_ch, out_ch)
+        layers: list[nn.Module]
+        if residual and resampling != "none":
+            block = ResidualBlockWithStride if resampling == "down" else ResidualBlockUpsample
+            layers = [block(in_ch, out_ch)]
+        elif resampling == "up":
+            layers = [subpixel_conv(in_ch, out_ch), nn.LeakyReLU(inplace=True)]
         else:
-            first = conv(in_ch, out_ch, 3, 2 if resampling == "down" else 1)
-        layers = [first, nn.LeakyReLU(inplace=True), ResidualChannelAttention(out_ch)]
+            stride = 2 if resampling == "down" else 1
+            layers = [conv(in_ch, out_ch, 3, stride), nn.LeakyReLU(inplace=True)]
+        layers.append(ResidualChannelAttention(out_ch))
         if attention:
             layers.append(AttentionBlock(out_ch))
         super().__init__(*layers)
