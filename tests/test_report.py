@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -33,26 +34,47 @@ def _write(tmp_path: Path, name: str, data: dict) -> Path:
 # --------------------------------------------------------------------------- BD-rate
 
 
-def test_bd_rate_of_a_curve_against_itself_is_zero() -> None:
-    assert bd_rate(RATE, PSNR, RATE, PSNR) == pytest.approx(0.0, abs=1e-9)
+@pytest.mark.parametrize("method", ["cubic", "pchip"])
+def test_bd_rate_of_a_curve_against_itself_is_zero(method: str) -> None:
+    assert bd_rate(RATE, PSNR, RATE, PSNR, method) == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("method", ["cubic", "pchip"])
 @pytest.mark.parametrize("scale", [0.9, 1.2, 0.5])
-def test_bd_rate_of_scaled_rates_is_the_scale(scale: float) -> None:
+def test_bd_rate_of_scaled_rates_is_the_scale(scale: float, method: str) -> None:
     scaled = [r * scale for r in RATE]
-    assert bd_rate(RATE, PSNR, scaled, PSNR) == pytest.approx((scale - 1) * 100, abs=1e-6)
+    got = bd_rate(RATE, PSNR, scaled[::-1], PSNR[::-1], method)  # point order does not matter
+    assert got == pytest.approx((scale - 1) * 100, abs=1e-6)
 
 
-def test_bd_rate_matches_closed_form_on_log_linear_curves() -> None:
+@pytest.mark.parametrize("method", ["cubic", "pchip"])
+def test_bd_rate_matches_closed_form_on_log_linear_curves(method: str) -> None:
     # ln R = D/10 for the anchor and (D − 1)/10 for the test: the test needs exp(−0.1) the rate.
     d_a = [28.0, 30.0, 32.0, 34.0, 36.0]
     d_t = [28.5, 30.5, 32.5, 34.5, 36.5, 38.5]
     r_a = [math.exp(d / 10) for d in d_a]
     r_t = [math.exp((d - 1) / 10) for d in d_t]
-    assert bd_rate(r_a, d_a, r_t, d_t) == pytest.approx((math.exp(-0.1) - 1) * 100, abs=1e-6)
+    expected = (math.exp(-0.1) - 1) * 100
+    assert bd_rate(r_a, d_a, r_t, d_t, method) == pytest.approx(expected, abs=1e-6)
     # Better quality at the same rate gives a negative BD-rate, worse gives positive.
-    assert bd_rate(RATE, PSNR, RATE, [p + 1 for p in PSNR]) < -5
-    assert bd_rate(RATE, PSNR, RATE, [p - 1 for p in PSNR]) > 5
+    assert bd_rate(RATE, PSNR, RATE, [p + 1 for p in PSNR], method) < -5
+    assert bd_rate(RATE, PSNR, RATE, [p - 1 for p in PSNR], method) > 5
+
+
+def test_piecewise_bd_rate_follows_a_flattening_curve_where_the_cubic_swings() -> None:
+    # Kodak 4:2:0, PSNR-YUV: the RGB twin, and a curve that flattens at the top (its last two
+    # points 0.09 dB apart). At every anchor point the test curve, read off straight lines
+    # between its own points in (quality, ln R), needs 10–25% fewer bits.
+    anchor_rate, anchor_q = [0.1805, 0.2366, 0.2736, 0.2918], [29.611, 29.976, 30.150, 30.213]
+    test_rate, test_q = [0.1341, 0.2113, 0.3194, 0.5001], [29.304, 30.082, 30.364, 30.453]
+    for rate, q in zip(anchor_rate, anchor_q, strict=True):
+        ratio = math.exp(float(np.interp(q, test_q, np.log(test_rate)))) / rate
+        assert 0.75 < ratio < 0.9
+    piecewise = bd_rate(anchor_rate, anchor_q, test_rate, test_q, "pchip")
+    assert -25 < piecewise < -10
+    # The four-point cubic passes through every point and overshoots between them: it puts
+    # the test curve at 0.33 bpp for 29.61 dB, where its points say 0.16, and flips the sign.
+    assert bd_rate(anchor_rate, anchor_q, test_rate, test_q, "cubic") > 0
 
 
 def test_bd_rate_rejects_bad_curves() -> None:
@@ -64,6 +86,10 @@ def test_bd_rate_rejects_bad_curves() -> None:
         bd_rate(RATE, PSNR, RATE[:3], PSNR[:3])
     with pytest.raises(ValueError, match="non-positive"):
         bd_rate([0.0, *RATE[1:]], PSNR, RATE, PSNR)
+    with pytest.raises(ValueError, match="distinct quality"):
+        bd_rate(RATE, PSNR, RATE, [*PSNR[:-1], PSNR[-2]], "pchip")
+    with pytest.raises(ValueError, match="method"):
+        bd_rate(RATE, PSNR, RATE, PSNR, "linear")
 
 
 # --------------------------------------------------------------------------- loading
@@ -151,6 +177,9 @@ def test_bdrate_and_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
     assert main(["bdrate", "--anchor", str(ANCHORS / "jpeg.json"), str(ANCHORS / "webp.json")]) == 0
     assert "WebP" in capsys.readouterr().out
+    assert main([*argv, "--method", "pchip", str(ANCHORS / "vtm.json")]) == 0
+    piecewise = json.loads(capsys.readouterr().out)["rows"][0]["bd_rate"]
+    assert piecewise < 0 and piecewise != rows[0]["bd_rate"]
 
     out = tmp_path / "rd.png"
     assert main(["plot", str(ANCHORS / "webp.json"), "-o", str(out)]) == 0 and out.is_file()

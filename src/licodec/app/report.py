@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
 
 ResultLike = str | os.PathLike[str] | Mapping[str, Any]
 
@@ -160,16 +161,23 @@ def canonical_metric(metric: str) -> str:
     return _METRIC_ALIASES[key]
 
 
+BD_METHODS = ("cubic", "pchip")
+"""How :func:`bd_rate` models ``ln R`` over quality."""
+
+
 def bd_rate(
     anchor_rate: Sequence[float],
     anchor_psnr: Sequence[float],
     test_rate: Sequence[float],
     test_psnr: Sequence[float],
+    method: str = "cubic",
 ) -> float:
     """Bjøntegaard delta rate of a test curve against an anchor, in percent.
 
-    For each curve fit a cubic polynomial of log-rate as a function of quality,
-    ``ln R ≈ P(D)``, by least squares over its points. Over the overlap
+    For each curve model log-rate as a function of quality, ``ln R ≈ P(D)``: ``"cubic"`` (the
+    original metric) fits a cubic polynomial by least squares over its points; ``"pchip"``
+    (the piecewise variant) interpolates them with the monotone piecewise cubic Hermite
+    interpolant (Fritsch–Carlson). Over the overlap
     ``[D_lo, D_hi] = [max(min D_a, min D_t), min(max D_a, max D_t)]``::
 
         ΔlnR  = (∫ P_t(D) dD − ∫ P_a(D) dD) / (D_hi − D_lo)
@@ -177,11 +185,17 @@ def bd_rate(
 
     Negative values mean the test curve needs less rate for the same quality. "PSNR" may be
     any quality in dB (e.g. MS-SSIM in dB). Rates may be in any unit shared by both curves.
+    With four points the cubic passes through all of them, and where they are unevenly
+    spaced in quality (a curve that flattens) it can swing far from both neighbours between
+    them; the piecewise interpolant stays between neighbouring points where they are
+    monotone.
 
     Raises:
         ValueError: fewer than 4 points, non-positive or non-finite values, repeated quality
-            values, or curves that do not overlap in quality.
+            values, curves that do not overlap in quality, or an unknown ``method``.
     """
+    if method not in BD_METHODS:
+        raise ValueError(f"BD-rate method is one of {BD_METHODS}, got {method!r}")
     ra, da = _curve(anchor_rate, anchor_psnr, "anchor")
     rt, dt = _curve(test_rate, test_psnr, "test")
     lo = max(da.min(), dt.min())
@@ -191,12 +205,23 @@ def bd_rate(
             "curves do not overlap in quality: anchor spans "
             f"{da.min():.3f}–{da.max():.3f} dB, test spans {dt.min():.3f}–{dt.max():.3f} dB"
         )
-    fit_a = np.polynomial.Polynomial.fit(da, np.log(ra), 3)
-    fit_t = np.polynomial.Polynomial.fit(dt, np.log(rt), 3)
-    int_a = fit_a.integ()
-    int_t = fit_t.integ()
-    diff = ((int_t(hi) - int_t(lo)) - (int_a(hi) - int_a(lo))) / (hi - lo)
+    area = _pchip_area if method == "pchip" else _cubic_area
+    diff = (area(dt, np.log(rt), lo, hi) - area(da, np.log(ra), lo, hi)) / (hi - lo)
     return float((math.exp(diff) - 1.0) * 100.0)
+
+
+def _cubic_area(quality: np.ndarray, log_rate: np.ndarray, lo: float, hi: float) -> float:
+    """``∫_lo^hi P(D) dD`` of the least-squares cubic ``P``."""
+    integral = np.polynomial.Polynomial.fit(quality, log_rate, 3).integ()
+    return float(integral(hi) - integral(lo))
+
+
+def _pchip_area(quality: np.ndarray, log_rate: np.ndarray, lo: float, hi: float) -> float:
+    """``∫_lo^hi P(D) dD`` of the piecewise cubic Hermite interpolant ``P``."""
+    order = np.argsort(quality)
+    if np.any(np.diff(quality[order]) <= 0):
+        raise ValueError("the piecewise BD-rate needs distinct quality values")
+    return float(PchipInterpolator(quality[order], log_rate[order]).integrate(lo, hi))
 
 
 def rate_at_equal_quality(
@@ -239,9 +264,13 @@ def _curve(
 
 
 def bd_rate_table(
-    anchor_json: ResultLike, others: Iterable[ResultLike], metric: str = "psnr-rgb"
+    anchor_json: ResultLike,
+    others: Iterable[ResultLike],
+    metric: str = "psnr-rgb",
+    method: str = "cubic",
 ) -> list[dict[str, Any]]:
-    """BD-rate of each result against an anchor result, one row per result.
+    """BD-rate of each result against an anchor result, one row per result (``method`` as
+    in :func:`bd_rate`).
 
     Each row: ``name``, ``path``, ``metric`` (the results key used), ``bd_rate`` (percent, or
     ``None``), ``points`` (number of RD points), ``overlap`` (``[lo, hi]`` in dB or ``None``)
@@ -273,7 +302,7 @@ def bd_rate_table(
         else:
             tr, td = cur["results"]["bpp"], cur["results"][key]
             try:
-                row["bd_rate"] = bd_rate(ar, ad, tr, td)
+                row["bd_rate"] = bd_rate(ar, ad, tr, td, method)
                 row["overlap"] = [max(min(ad), min(td)), min(max(ad), max(td))]
             except ValueError as err:
                 row["error"] = str(err)

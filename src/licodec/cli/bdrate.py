@@ -15,9 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bdrate",
         help="BD-rate of result files against an anchor",
-        description="Bjøntegaard delta rate (cubic fit of log-rate over quality in dB, "
-        "averaged over the overlapping quality range) of each result file against the "
-        "anchor. Negative means fewer bits than the anchor at equal quality.",
+        description="Bjøntegaard delta rate (cubic fit of log-rate over quality in dB, or "
+        "with --method pchip its piecewise cubic interpolation, averaged over the "
+        "overlapping quality range) of each result file against the anchor. Negative means "
+        "fewer bits than the anchor at equal quality.",
     )
     parser.add_argument("results", type=Path, nargs="+", help="result JSON files to compare")
     parser.add_argument("--anchor", type=Path, required=True, help="anchor result JSON file")
@@ -36,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         help="quality axis (MS-SSIM is fitted in dB); default psnr-rgb",
     )
+    parser.add_argument(
+        "--method",
+        default="cubic",
+        choices=report.BD_METHODS,
+        help="log-rate model: least-squares cubic (default, the original metric) or the "
+        "piecewise cubic interpolant, which does not swing between unevenly spaced points",
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.set_defaults(func=run)
 
@@ -44,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Compute the rows and print them as a table or JSON."""
     try:
         anchor = report.load_results(args.anchor)
-        rows = report.bd_rate_table(anchor, args.results, metric=args.metric)
+        rows = report.bd_rate_table(anchor, args.results, args.metric, args.method)
     except (ValueError, FileNotFoundError) as err:
         print(f"licodec: error: {err}", file=sys.stderr)
         return 2
