@@ -21,12 +21,12 @@ Written to ``--out`` (default ``results/kodak-yuv420``):
   float context path;
 * ``cca/summary.json`` (also printed; the twin's and stage-A runs' points come from their
   caches where the weights are no longer in ``--runs``, the timing from the previous
-  summary): BD-rates (PSNR-YUV and MS-SSIM-Y) of cca-yuv420 against the RGB twin and the
-  baselines in ``--out`` (or why there is none, and the PSNR-YUV gap at equal rate inside
-  the anchor's rate range); each ablation twin against ``cca-A``, the full stage-A run of
-  its own recipe (raw rate and PSNR-YUV changes; where the shipped curve rises, also rate
-  change at equal PSNR-YUV and PSNR-YUV change at equal rate off its fit around
-  ``cca-A``); the ACEM's gain per quality (dB per component: the shipped files with the
+  summary): BD-rates (PSNR-YUV and MS-SSIM-Y; cubic and piecewise) of cca-yuv420 against
+  the RGB twin and the baselines in ``--out`` (or why there is none, and the PSNR-YUV gap
+  at equal rate inside the anchor's rate range); each ablation twin against ``cca-A``, the
+  full stage-A run of its own recipe (raw rate and PSNR-YUV changes; where the shipped
+  curve rises, also rate change at equal PSNR-YUV and PSNR-YUV change at equal rate off its
+  fit around ``cca-A``); the ACEM's gain per quality (dB per component: the shipped files with the
   flags off; a jointly trained decoder leans on its ACEM, so the trained-without twin
   ``noacem-A`` is the ablation) and, at ``--flag-qualities``, the share of pictures whose
   file switches each half on; the float path's rate and PSNR-YUV change; encode/decode
@@ -120,17 +120,19 @@ def merged(points: dict[int, dict[str, float]], name: str, description: str) -> 
 
 def bd(anchor: dict[str, list[float]], test: dict[str, list[float]]) -> dict[str, Any]:
     """BD-rate (%) of ``test`` against ``anchor`` in PSNR-YUV and MS-SSIM-Y (dB), or why it
-    has none (curves that do not overlap in quality); and the PSNR-YUV difference of each
-    ``test`` point inside ``anchor``'s rate range at equal rate (dB)."""
+    has none (curves that do not overlap in quality), with the cubic fit (``psnr-yuv``) and
+    the piecewise interpolant (``psnr-yuv pchip``, see :func:`bd_rate`); and the PSNR-YUV
+    difference of each ``test`` point inside ``anchor``'s rate range at equal rate (dB)."""
     db = {"psnr-yuv": (anchor["psnr-yuv"], test["psnr-yuv"]),
           "ms-ssim-y": ([ms_ssim_to_db(v) for v in anchor["ms-ssim-y"]],
                         [ms_ssim_to_db(v) for v in test["ms-ssim-y"]])}  # fmt: skip
     out: dict[str, Any] = {}
     for metric, (a, t) in db.items():
-        try:
-            out[metric] = bd_rate(anchor["bpp"], a, test["bpp"], t)
-        except ValueError as err:
-            out[metric] = f"no BD-rate: {err}"
+        for method, key in (("cubic", metric), ("pchip", f"{metric} pchip")):
+            try:
+                out[key] = bd_rate(anchor["bpp"], a, test["bpp"], t, method)
+            except ValueError as err:
+                out[key] = f"no BD-rate: {err}"
     low, high = min(anchor["bpp"]), max(anchor["bpp"])
     out["psnr_yuv_at_equal_rate_db"] = {
         round(r, 4): quality_at_equal_rate(anchor["bpp"], anchor["psnr-yuv"], r, q)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The cross-component runs (results/kodak-yuv420/): cca-yuv420 (N = M = 64, centred planes,
-# chroma gain 4, equal plane weights: luma_weight 1, luma stream N wide at H/2: luma_width 64)
-# and its RGB twin cheng2020-anchor
+# chroma gain 4, equal plane weights: luma_weight 1, luma stream N wide at H/2: luma_width 64,
+# residual GDN resampling in the FABs: residual_resampling 1) and its RGB twin cheng2020-anchor
 # (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4,
-# seed 0), stage A2 (below), which is q2 itself (RUNS/{family}-q2 links to it), then stage B,
-# q1, q3 and q4 fine-tuned 200 steps (lr 1e-4) from their own family's stage-A2 checkpoint;
+# seed 0), stage A2 (below), then stage B, the qualities fine-tuned 200 steps (lr 1e-4)
+# from their own family's stage-A2 checkpoint (the twin's q2 is its stage A2);
 # batch 8, 128² crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
-# for cca-yuv420, whose (Y + U + V)/3 distortion is then at the scale of the twin's RGB MSE
+# for cca-yuv420's stage A and A2, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
 # are stage A only (no IGU, BGU, no ACEM), twins of the earlier full stage A (luma_weight 6,
 # λ = 0.006: results/kodak-yuv420/cca/points/cca-A.json); BGU at seed 1: at seed 0 its
@@ -14,8 +14,12 @@
 # never came back. Five lanes at once on two cores (~2.5–5.5 s/step each, by machine);
 # ABLATIONS=0 runs the two families only, one lane each (1.7–3.3 s/step).
 # Stage A2 (STEPS_A2, default 1000; 0 skips it): each family's stage A continued at q2's λ,
-# lr 1e-4, seed 1 (fresh crops); it is then q2, and stage B starts from it (the shipped
-# cca-yuv420 and the twin it is compared with: 2500 steps at q2, 2700 at q1, q3, q4).
+# lr 1e-4, seed 1 (fresh crops); it is then the twin's q2, and stage B starts from it.
+# cca-yuv420's stage B runs at luma_weight 0.25 (the metric's weights, see models/cca.py)
+# for all four qualities, q2 included, at λ = 0.006, 0.02, 0.06, 0.18 (ten times the
+# registered λ one quality down, so that 200 steps spread the qualities over 0.13-0.5 bpp on
+# Kodak; q1 at three times its own): the shipped cca-yuv420 has 2700 steps at every quality,
+# the twin 2500 at q2, 2700 at q1, q3, q4.
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -27,8 +31,11 @@ START=A2; [ "$STEPS_A2" -gt 0 ] || START=A
 ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
 CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216)
+CCA_B_LAMBDAS=(0 0.006 0.02 0.06 0.18)
 ABLATED=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
-CCA=("${ABLATED[@]}" --model-arg luma_weight=1 --model-arg luma_width=64)
+WIDE=("${ABLATED[@]}" --model-arg luma_width=64 --model-arg residual_resampling=1)
+CCA=("${WIDE[@]}" --model-arg luma_weight=1)
+CCA_B=("${WIDE[@]}" --model-arg luma_weight=0.25)
 CHENG=(--model-arg n=64)
 mkdir -p "$RUNS"
 train() {  # MODEL QUALITY NAME STEPS LR LAMBDA [extra args...]
@@ -48,14 +55,14 @@ stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families stag
         train "$model" 2 "${name}2" "$STEPS_A2" 1e-4 "$lmbda" "$@" --seed 1 \
             --init-from "$RUNS/$name/checkpoint.pt" && touch "$RUNS/${name}2/done" || return
     fi
-    ln -sfn "${name%-A}-$START" "$RUNS/${name%-A}-q2"
+    [ "$name" = cca-A ] || ln -sfn "cheng-$START" "$RUNS/cheng-q2"
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) has exported
     local q=$1 family=$2
     until [ -e "$RUNS/$family-$START/done" ]; do sleep 30; done
     if [ "$family" = cca ]; then
-        train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_LAMBDAS[$q]}" \
-            --init-from "$RUNS/cca-$START/checkpoint.pt" "${CCA[@]}"
+        train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_B_LAMBDAS[$q]}" \
+            --init-from "$RUNS/cca-$START/checkpoint.pt" "${CCA_B[@]}"
     else
         train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 "${LAMBDAS[$q]}" \
             --init-from "$RUNS/cheng-$START/checkpoint.pt" "${CHENG[@]}"
@@ -65,7 +72,7 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) ha
 { stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
   [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
 { stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
-  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; } &
+  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cca; } &
 if [ "$ABLATIONS" = 1 ]; then
     { stage_a cca-yuv420 noigu-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg guide=none
       stage_b 4 cheng; } &
