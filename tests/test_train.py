@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,8 @@ def test_short_run_writes_outputs_and_exports_loadable_weights(
     assert result.manifest == json.loads(manifest_path(result.weights).read_text())
     assert result.manifest["steps"] == 3 and result.manifest["lmbda"] == 0.0018
     assert result.manifest["final_train"]["step"] == 3
+    checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert checkpoint["hardware"] == result.manifest["hardware"]
 
     with safe_open(result.weights, framework="pt") as stored:
         dtypes = {key: stored.get_tensor(key).dtype for key in stored.keys()}
@@ -237,3 +240,19 @@ def test_partial_init_warm_starts_another_model(images: Path, tmp_path: Path) ->
     first = "g_a.0.weight"
     delta = (result.model.state_dict()[first] - stored.state_dict()[first]).abs().max()
     assert 0 < delta < 1e-3
+
+
+def test_export_names_the_hardware_that_trained_not_the_exporter(
+    images: Path, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from export_checkpoint import main as export_checkpoint
+
+    out = tmp_path / "run"
+    train(_config(images, out))
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    state["hardware"] = "8x CPU Trainer (1 threads)"  # as if trained on another machine
+    torch.save(state, out / "checkpoint.pt")
+    exported = tmp_path / "mbt2018-mean-q1.safetensors"
+    export_checkpoint(out / "checkpoint.pt", exported)
+    assert json.loads(manifest_path(exported).read_text())["hardware"] == state["hardware"]

@@ -44,7 +44,7 @@ def main(checkpoint: Path, output: Path, init_from: str | None = None) -> None:
         objective.manifest(),
         world_size=sampler.get("world_size", 1),
         images=None,
-        hardware=hardware_description(device),
+        hardware=state.get("hardware") or hardware_description(device),  # older: exporter's
         steps=state["step"],
         wall_time_s=state.get("elapsed", 0.0),
         final_train=state.get("metrics"),

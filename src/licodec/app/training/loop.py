@@ -133,6 +133,9 @@ class Trainer:
             torch.set_float32_matmul_precision("high")  # TF32 matmuls; cuDNN convs use TF32
         else:
             self.device = torch.device("cpu")
+        self.hardware = hardware_description(self.device, ddp.world_size)
+        """What trains this run; checkpoints carry it so a later export names it, not the
+        machine that exports."""
         self.checkpoint_path = config.out / CHECKPOINT_NAME
 
         seed_everything(config.seed)
@@ -246,6 +249,7 @@ class Trainer:
             },
             "elapsed": self.elapsed,
             "metrics": self.metrics,
+            "hardware": self.hardware,
         }
         save_atomic(state, self.checkpoint_path)
 
@@ -306,7 +310,7 @@ class Trainer:
             self.objective.manifest(),
             world_size=self.ddp.world_size,
             images=len(self.dataset),
-            hardware=hardware_description(self.device, self.ddp.world_size),
+            hardware=self.hardware,
             steps=self.config.steps,
             wall_time_s=self.elapsed,
             final_train={key: self.metrics.get(key) for key in ("step", "loss", "bpp", "psnr")},
