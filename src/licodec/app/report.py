@@ -161,10 +161,6 @@ def canonical_metric(metric: str) -> str:
     return _METRIC_ALIASES[key]
 
 
-BD_METHODS = ("cubic", "pchip")
-"""How :func:`bd_rate` models ``ln R`` over quality."""
-
-
 def bd_rate(
     anchor_rate: Sequence[float],
     anchor_psnr: Sequence[float],
@@ -205,7 +201,7 @@ def bd_rate(
             "curves do not overlap in quality: anchor spans "
             f"{da.min():.3f}–{da.max():.3f} dB, test spans {dt.min():.3f}–{dt.max():.3f} dB"
         )
-    area = _pchip_area if method == "pchip" else _cubic_area
+    area = _AREAS[method]
     diff = (area(dt, np.log(rt), lo, hi) - area(da, np.log(ra), lo, hi)) / (hi - lo)
     return float((math.exp(diff) - 1.0) * 100.0)
 
@@ -222,6 +218,11 @@ def _pchip_area(quality: np.ndarray, log_rate: np.ndarray, lo: float, hi: float)
     if np.any(np.diff(quality[order]) <= 0):
         raise ValueError("the piecewise BD-rate needs distinct quality values")
     return float(PchipInterpolator(quality[order], log_rate[order]).integrate(lo, hi))
+
+
+_AREAS = {"cubic": _cubic_area, "pchip": _pchip_area}
+BD_METHODS = tuple(_AREAS)
+"""How :func:`bd_rate` models ``ln R`` over quality."""
 
 
 def rate_at_equal_quality(
