@@ -8,6 +8,7 @@ import lzma
 import math
 import os
 import socket
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,9 @@ from licodec.app.training import TrainConfig, train
 from licodec.app.training.keep_masks import random_pixel_mask
 from licodec.app.weights import export_weights, load_weights
 from licodec.cli.main import main
+from licodec.components.entropy.adaptive_grid import decode_grid, encode_grid
 from licodec.components.entropy.label_map import EDGE_RUN, decode_label_map, encode_label_map
-from licodec.components.latent.empirical import EmpiricalTableLatentCodec
+from licodec.components.latent.empirical import ADAPTIVE, EmpiricalTableLatentCodec
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag, pack, unpack
 from licodec.core.image import to_pixels
@@ -76,12 +78,13 @@ def test_fixed_centres_clip_round_and_pass_the_soft_gradient() -> None:
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_every_channel_is_coded_with_its_stored_table(masked) -> None:
+def test_static_tables_code_every_channel_with_its_row_and_still_decode(masked) -> None:
     codec_ = EmpiricalTableLatentCodec(4)
     torch.manual_seed(1)
     y = torch.randn(1, 4, 6, 9) * torch.tensor([0.3, 1.0, 2.0, 5.0])[None, :, None, None]
     mask = (torch.rand(1, 1, 6, 9) > 0.4) if masked else None
-    sections, y_hat = codec_.compress(y, mask)
+    _, y_hat = codec_.compress(y, mask)
+    sections = codec_.static_sections(codec_.quantizer.quantize(y).numpy().astype(int), mask)
     assert len(sections[0]) == 4 * 5
     table = np.frombuffer(sections[0], dtype=np.uint8).reshape(4, 5)
     assert table[0, 2] == 255 and table[0, 0] < 10  # channel 0 is nearly all zeros
@@ -89,6 +92,43 @@ def test_every_channel_is_coded_with_its_stored_table(masked) -> None:
     assert torch.equal(decoded, y_hat)
     if masked:
         assert (decoded[~mask.expand_as(decoded)] == 0).all()
+
+
+def smooth_latent(channels: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """A latent whose neighbours agree more often than chance, as a trained encoder's do."""
+    torch.manual_seed(seed)
+    noise = torch.randn(1, channels, height + 4, width + 4) * 4
+    return torch.nn.functional.avg_pool2d(noise, 5, 1)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_adaptive_coding_learns_neighbours_and_the_shorter_way_is_written(masked) -> None:
+    codec_ = EmpiricalTableLatentCodec(4)
+    y = smooth_latent(4, 20, 30)
+    mask = (torch.rand(1, 1, 20, 30) > 0.3) if masked else None
+    sections, y_hat = codec_.compress(y, mask)
+    static = codec_.static_sections(codec_.quantizer.quantize(y).numpy().astype(int), mask)
+    assert sections[0] == ADAPTIVE
+    assert len(sections[1]) + 1 < 0.85 * (len(static[0]) + len(static[1]))
+    decoded = codec_.decompress(sections, (20, 30), mask)
+    assert torch.equal(decoded, y_hat)
+    # independent symbols: nothing to learn from neighbours, and the stored tables win
+    torch.manual_seed(3)
+    sections, y_hat = codec_.compress(torch.randn(1, 4, 24, 24), mask=None)
+    assert len(sections[0]) == 4 * 5
+    assert torch.equal(codec_.decompress(sections, (24, 24)), y_hat)
+
+
+def test_the_adaptive_stream_is_a_fixed_format() -> None:
+    """The bytes are part of the file format: a change to contexts, order or counts shows
+    here (and would make earlier files decode wrongly)."""
+    rng = np.random.default_rng(7)
+    grid = np.minimum(rng.integers(0, 5, size=(3, 9, 11)), rng.integers(0, 5, size=(3, 9, 11)))
+    keep = rng.random((9, 11)) > 0.2
+    data = encode_grid(grid, 5, keep)
+    assert (len(data), zlib.crc32(data)) == (72, 2529852381)
+    decoded = decode_grid(data, grid.shape, 5, keep)
+    assert np.array_equal(decoded[:, keep], grid[:, keep]) and (decoded[:, ~keep] == 5).all()
 
 
 def test_masked_positions_are_not_stored() -> None:
@@ -102,13 +142,30 @@ def test_masked_positions_are_not_stored() -> None:
 
 @pytest.mark.parametrize(
     ("table", "message"),
-    [(bytes(19), "20"), (bytes([0]) + bytes([9] * 19), "frequency 0")],
+    [
+        (bytes(19), "20"),
+        (bytes([0]) + bytes([9] * 19), "frequency 0"),
+        (b"\x07", "method byte 0x07"),
+        (ADAPTIVE, "seal|did not end"),
+    ],
 )
 def test_a_corrupt_table_is_a_bitstream_error(table, message) -> None:
     codec_ = EmpiricalTableLatentCodec(4)
-    sections, _ = codec_.compress(torch.randn(1, 4, 5, 5))
+    y = torch.randn(1, 4, 5, 5)
+    sections = codec_.static_sections(codec_.quantizer.quantize(y).numpy().astype(int))
     with pytest.raises(BitstreamError, match=message):
         codec_.decompress([table, sections[1]], (5, 5))
+
+
+def test_a_cut_or_flipped_adaptive_stream_is_a_bitstream_error() -> None:
+    codec_ = EmpiricalTableLatentCodec(4)
+    table, data = codec_.compress(smooth_latent(4, 12, 12))[0]
+    assert table == ADAPTIVE
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x10
+    for forged in (data[:-4], bytes(flipped)):
+        with pytest.raises(BitstreamError):
+            codec_.decompress([table, forged], (12, 12))
 
 
 # -- label maps and keep-rules --------------------------------------------------------------

@@ -1,23 +1,33 @@
-"""A latent of fixed centres coded with each channel's own frequency table, stored in the file.
+"""A latent of fixed centres coded with counts of the picture itself, no learned prior.
 
-For the generative codecs (:mod:`licodec.models.gan`): no prior is learned (``β = 0``); the
-encoder counts how often each channel of *this* picture takes each of the ``L`` centres and
-stores those counts, so the file codes close to the empirical entropy of every channel, at
-most ``log2 L`` bits per element (the rate bound) plus the table.
+For the generative codecs (:mod:`licodec.models.gan`): no prior is learned (``β = 0``);
+each file codes its ``C×h×w`` symbols with probabilities taken from the picture's own
+symbols, one of two ways, whichever gives the shorter file (``[D]``: the encoder codes
+both):
+
+* **adaptive** (:mod:`licodec.components.entropy.adaptive_grid`): counts learnt while
+  coding, in the context of each symbol's west and north neighbours. Nothing is stored
+  but one method byte. On Kodak and CamVid the adaptive way wins on every picture; the
+  static way remains for pictures where it does not and for files written before it.
+* **static**: each channel's frequency table, stored in the file, so the latent codes at
+  its channels' empirical entropy, at most ``log2 L`` bits per element (the rate bound)
+  plus the table. This is how every file was written before the adaptive way.
 
 Sections (in order):
 
-* ``TABLES``: ``C·L`` bytes, channel-major; byte ``c·L + k`` is the frequency of centre
-  ``k − K`` in channel ``c``, scaled so each channel's most frequent centre has 255 and
-  every centre at least 1 (``[D]`` 8 bits per entry: on Kodak the shipped ``gan-gc`` q1 / q2
-  latent sections are 0.7% / 0.4% above the channels' empirical entropy, the 2-byte seal
-  included, and the table costs 5 bytes per channel). A zero entry, or a section of another
-  length, is a :class:`BitstreamError`.
-* ``LATENT``: the symbols of every coded position, range coded (each channel with its row;
-  the row's escape symbol has count 1 and is never written: decoding one is an error).
+* ``TABLES``: the single byte :data:`ADAPTIVE` (0, a frequency a stored table never
+  holds), or the static tables: ``C·L`` bytes, channel-major; byte ``c·L + k`` is the
+  frequency of centre ``k − K`` in channel ``c``, scaled so each channel's most frequent
+  centre has 255 and every centre at least 1 (``[D]`` 8 bits per entry: on Kodak the
+  shipped ``gan-gc`` q1 / q2 latent sections are 0.7% / 0.4% above the channels' empirical
+  entropy, the 2-byte seal included, and the table costs 5 bytes per channel). Any other
+  length, another single byte or a zero entry in a table is a :class:`BitstreamError`.
+* ``LATENT``: the symbols of every coded position, range coded; static: each channel with
+  its row (the row's escape symbol has count 1 and is never written: decoding one is an
+  error); adaptive: in diagonal order (:mod:`~licodec.components.entropy.adaptive_grid`).
 
 Masks (:mod:`.base`): positions outside the mask are neither counted nor coded; ``ŷ`` is 0
-there.
+there (and the adaptive contexts see them as absent neighbours).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from licodec.components.entropy.adaptive_grid import decode_grid, encode_grid
 from licodec.components.entropy.coder import Decoder, Encoder
 from licodec.components.entropy.tables import IntegerTables
 from licodec.components.latent.base import LatentCodec, LatentOutput, masked_rows
@@ -35,6 +46,8 @@ from licodec.errors import BitstreamError
 
 TABLE_MAX = 255
 """Largest stored frequency (one byte)."""
+ADAPTIVE = b"\x00"
+"""The ``TABLES`` section of a file coded adaptively."""
 
 
 def frequency_table(symbols: np.ndarray, channel: np.ndarray, channels: int, bound: int) -> bytes:
@@ -72,7 +85,8 @@ def read_frequency_table(data: bytes, channels: int, bound: int) -> IntegerTable
 
 
 class EmpiricalTableLatentCodec(LatentCodec):
-    """Fixed centres, each channel coded with its stored frequency table (module docstring).
+    """Fixed centres, coded with the picture's own counts, adaptively or with a stored
+    table per channel (module docstring).
 
     Args:
         channels: ``C``.
@@ -100,19 +114,40 @@ class EmpiricalTableLatentCodec(LatentCodec):
         return LatentOutput(y_hat, {})
 
     def compress(self, y: Tensor, mask: Tensor | None = None) -> tuple[list[bytes], Tensor]:
+        """``([TABLES, LATENT], ŷ)`` of a ``1×C×h×w`` latent, the shorter of the two ways."""
         symbols = self.quantizer.quantize(y.detach())
-        values, channel = self._positions(symbols.cpu().numpy().astype(np.int64), mask)
+        grid = symbols.cpu().numpy().astype(np.int64)
+        keep = _grid_mask(mask)
+        adaptive = [ADAPTIVE, encode_grid(grid[0] + self.quantizer.bound, self.levels, keep)]
+        static = self.static_sections(grid, mask)
+        sections = min(static, adaptive, key=lambda s: len(s[0]) + len(s[1]))
+        rows = masked_rows(mask, self.channels)
+        return sections, (symbols if rows is None else symbols * rows)
+
+    def static_sections(self, symbols: np.ndarray, mask: Tensor | None = None) -> list[bytes]:
+        """``[TABLES, LATENT]`` of ``1×C×h×w`` integer symbols the static way."""
+        values, channel = self._positions(symbols, mask)
         table = frequency_table(values, channel, self.channels, self.quantizer.bound)
         encoder = Encoder()
         encoder.encode_indexed(values, channel, read_frequency_table(table, *self._layout))
-        keep = masked_rows(mask, self.channels)
-        y_hat = symbols if keep is None else symbols * keep
-        return [table, encoder.to_bytes()], y_hat
+        return [table, encoder.to_bytes()]
 
     def decompress(
         self, sections: list[bytes], shape: tuple[int, int], mask: Tensor | None = None
     ) -> Tensor:
         table, data = sections
+        if table == ADAPTIVE:
+            keep = _grid_mask(mask)
+            grid = decode_grid(data, (self.channels, *shape), self.levels, keep)
+            grid = grid - self.quantizer.bound
+            if keep is not None:
+                grid[:, ~keep] = 0
+            return torch.from_numpy(grid[None]).float()
+        if len(table) == 1:
+            raise BitstreamError(
+                f"corrupt TABLES section: method byte 0x{table[0]:02x} is not adaptive "
+                f"(0x{ADAPTIVE[0]:02x}) and one byte is no table"
+            )
         tables = read_frequency_table(table, *self._layout)
         grid = np.zeros((1, self.channels, *shape), dtype=np.int64)
         _, channel = self._positions(grid, mask)
@@ -129,6 +164,11 @@ class EmpiricalTableLatentCodec(LatentCodec):
         return torch.from_numpy(grid).float()
 
     @property
+    def levels(self) -> int:
+        """``L``, the number of centres."""
+        return 2 * self.quantizer.bound + 1
+
+    @property
     def _layout(self) -> tuple[int, int]:
         return self.channels, self.quantizer.bound
 
@@ -141,3 +181,12 @@ class EmpiricalTableLatentCodec(LatentCodec):
             return symbols.ravel(), channel.ravel()
         chosen = keep.cpu().numpy()
         return symbols[chosen], channel[chosen]
+
+
+def _grid_mask(mask: Tensor | None) -> np.ndarray | None:
+    """A ``1×1×h×w`` latent mask as an ``h×w`` bool array (``None`` stays ``None``)."""
+    if mask is None:
+        return None
+    if mask.dim() != 4 or mask.shape[:2] != (1, 1):
+        raise ValueError(f"a picture's latent mask is 1×1×h×w, got {tuple(mask.shape)}")
+    return mask[0, 0].bool().cpu().numpy()
