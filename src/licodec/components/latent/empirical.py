@@ -7,8 +7,10 @@ both):
 
 * **adaptive** (:mod:`licodec.components.entropy.adaptive_grid`): counts learnt while
   coding, in the context of each symbol's west and north neighbours. Nothing is stored
-  but one method byte. On Kodak and CamVid the adaptive way wins on every picture; the
-  static way remains for pictures where it does not and for files written before it.
+  but one method byte. With the shipped ``gan-gc`` it wins on every Kodak picture and
+  every CamVid test frame tried (24 and 30), its latent sections 34% / 32% (Kodak, q1 /
+  q2) and 29% / 28% (CamVid) below the static way's; the static way remains for pictures
+  where it does not win, and for files written before the adaptive way.
 * **static**: each channel's frequency table, stored in the file, so the latent codes at
   its channels' empirical entropy, at most ``log2 L`` bits per element (the rate bound)
   plus the table. This is how every file was written before the adaptive way.
