@@ -3,23 +3,22 @@
 # chroma gain 4, equal plane weights: luma_weight 1, luma stream N wide at H/2: luma_width 64,
 # residual GDN resampling in the FABs: residual_resampling 1) and its RGB twin cheng2020-anchor
 # (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4,
-# seed 0), stage A2 (below), then stage B, the qualities fine-tuned 200 steps (lr 1e-4)
-# from their own family's stage-A2 checkpoint (the twin's q2 is its stage A2);
+# seed 0), stage A2 (below), then stage B, every quality fine-tuned 200 steps (lr 1e-4)
+# from its own family's stage-A2 checkpoint, so both families have 2700 steps at each quality;
 # batch 8, 128² crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
 # for cca-yuv420's stage A and A2, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
-# are stage A only (no IGU, BGU, no ACEM), twins of the earlier full stage A (luma_weight 6,
-# λ = 0.006: results/kodak-yuv420/cca/points/cca-A.json); BGU at seed 1: at seed 0 its
-# luma path died within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and
-# never came back. Five lanes at once on two cores (~2.5–5.5 s/step each, by machine);
-# ABLATIONS=0 runs the two families only, one lane each (1.7–3.3 s/step).
+# are stage A only (no IGU, BGU, no ACEM), each cca-A with one switch flipped (same λ, steps,
+# seed and data); BGU at seed 1, because in an earlier recipe at seed 0 its luma path died
+# within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and never came back.
+# Five lanes at once on two cores (~2.5–5.5 s/step each, by machine); ABLATIONS=0 runs the
+# two families only, one lane each (cca 2.0–2.2 s/step, the twin 0.8 s/step, beside each other).
 # Stage A2 (STEPS_A2, default 1000; 0 skips it): each family's stage A continued at q2's λ,
 # lr 1e-4, seed 1 (fresh crops); it is then the twin's q2, and stage B starts from it.
 # cca-yuv420's stage B runs at luma_weight 0.25 (the metric's weights, see models/cca.py)
 # for all four qualities, q2 included, at λ = 0.006, 0.02, 0.06, 0.18 (ten times the
 # registered λ one quality down, so that 200 steps spread the qualities over 0.13-0.5 bpp on
-# Kodak; q1 at three times its own): the shipped cca-yuv420 has 2700 steps at every quality,
-# the twin 2500 at q2, 2700 at q1, q3, q4.
+# Kodak; q1 at three times its own); the twin's stage B at its registered λ.
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -32,8 +31,8 @@ ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054)
 CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216)
 CCA_B_LAMBDAS=(0 0.006 0.02 0.06 0.18)
-ABLATED=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4)
-WIDE=("${ABLATED[@]}" --model-arg luma_width=64 --model-arg residual_resampling=1)
+WIDE=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4 --model-arg luma_width=64
+      --model-arg residual_resampling=1)
 CCA=("${WIDE[@]}" --model-arg luma_weight=1)
 CCA_B=("${WIDE[@]}" --model-arg luma_weight=0.25)
 CHENG=(--model-arg n=64)
@@ -55,7 +54,6 @@ stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families stag
         train "$model" 2 "${name}2" "$STEPS_A2" 1e-4 "$lmbda" "$@" --seed 1 \
             --init-from "$RUNS/$name/checkpoint.pt" && touch "$RUNS/${name}2/done" || return
     fi
-    [ "$name" = cca-A ] || ln -sfn "cheng-$START" "$RUNS/cheng-q2"
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) has exported
     local q=$1 family=$2
@@ -72,12 +70,12 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) ha
 { stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
   [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
 { stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
-  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cca; } &
+  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cheng; stage_b 2 cca; } &
 if [ "$ABLATIONS" = 1 ]; then
-    { stage_a cca-yuv420 noigu-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg guide=none
+    { stage_a cca-yuv420 noigu-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg guide=none
       stage_b 4 cheng; } &
-    { stage_a cca-yuv420 bgu-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg guide=bgu --seed 1; } &
-    { stage_a cca-yuv420 noacem-A "${LAMBDAS[2]}" "${ABLATED[@]}" --model-arg acem=0
+    { stage_a cca-yuv420 bgu-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg guide=bgu --seed 1; } &
+    { stage_a cca-yuv420 noacem-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg acem=0
       stage_b 4 cca; } &
 fi
 wait
