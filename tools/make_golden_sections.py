@@ -6,8 +6,9 @@ Per model: a small seeded build (channel counts in ``TINY``), its latent codec c
 random latents, so that the sections come from the integer path (bit-exact on any CPU),
 stored whole (the latent codec's state, tables and fixed-point twins included), the input
 latents ``y`` (numpy's generator: the same on every platform, scaled so symbols carry a few
-bits) and the sections they code to. Rerun only to add a model: existing files are the
-reference.
+bits) and the sections they code to. Rerun only to add a model, or for a writer changed on
+purpose (first move its file to ``golden/earlier/{model}-{how}.npz``, whose sections must
+still decode): existing files are the reference.
 """
 
 from __future__ import annotations
