@@ -187,8 +187,9 @@ class EmpiricalTableLatentCodec(LatentCodec):
 
 def _grid_mask(mask: Tensor | None) -> np.ndarray | None:
     """A ``1×1×h×w`` latent mask as an ``h×w`` bool array (``None`` stays ``None``)."""
-    if mask is None:
+    keep = masked_rows(mask, 1)  # checks the B×1×h×w shape
+    if keep is None:
         return None
-    if mask.dim() != 4 or mask.shape[:2] != (1, 1):
-        raise ValueError(f"a picture's latent mask is 1×1×h×w, got {tuple(mask.shape)}")
-    return mask[0, 0].bool().cpu().numpy()
+    if keep.shape[0] != 1:
+        raise ValueError(f"a picture's latent mask is 1×1×h×w, got {tuple(keep.shape)}")
+    return keep[0, 0].cpu().numpy()
