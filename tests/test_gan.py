@@ -26,6 +26,7 @@ from licodec.app.evaluate import measure_image
 from licodec.app.lpips import Lpips
 from licodec.app.realism import niqe, realism_metrics
 from licodec.app.training import TrainConfig, train
+from licodec.app.training.adversarial import feature_matching, pixel_weight
 from licodec.app.training.keep_masks import random_pixel_mask
 from licodec.app.weights import export_weights, load_weights
 from licodec.cli.main import main
@@ -280,6 +281,21 @@ def test_keep_all_keeps_whole_crops_at_its_rate_and_otherwise_draws_the_same_mas
     assert not any(m.all() for m in plain)
 
 
+def test_masked_feature_matching_counts_only_the_kept_area() -> None:
+    gen = torch.Generator().manual_seed(0)
+    real = [[torch.randn(2, 4, 8, 8, generator=gen), torch.zeros(2, 1, 8, 8)]]
+    fake = [[real[0][0].clone(), torch.zeros(2, 1, 8, 8)]]
+    fake[0][0][..., 4:] += 3.0  # wrong only in the right half
+    mask = torch.zeros(2, 1, 2, 2, dtype=torch.bool)
+    mask[..., 0] = True  # keeps the left half of a 32×32 picture at stride 16
+    weight = pixel_weight(mask, 16)
+    assert feature_matching(real, fake, weight).item() == pytest.approx(0.0, abs=1e-6)
+    assert feature_matching(real, fake, torch.ones_like(weight)).item() == pytest.approx(
+        feature_matching(real, fake).item()
+    )
+    assert feature_matching(real, fake, 1 - weight).item() == pytest.approx(3.0)
+
+
 # -- files ----------------------------------------------------------------------------------
 
 
@@ -448,11 +464,19 @@ def gan_config(tmp_path: Path, model: str, data: Path, steps: int, **extra) -> T
 
 
 def test_sc_training_warms_up_then_alternates_and_exports_no_discriminator(tmp_path) -> None:
-    result = train(gan_config(tmp_path, "gan-sc", CAMVID / "train", 4))
-    rows = (tmp_path / "log.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    gan = [float(r.split(",")[header.index("discriminator")]) for r in rows[1:]]
-    assert gan[:2] == [0.0, 0.0] and all(v > 0 for v in gan[2:])
+    terms = {}
+    for fm_mask in (0, 1):
+        config = gan_config(tmp_path / str(fm_mask), "gan-sc", CAMVID / "train", 4)
+        config.objective_args["fm_mask"] = fm_mask
+        result = train(config)
+        rows = (config.out / "log.csv").read_text().splitlines()
+        header = rows[0].split(",")
+        columns = [[float(v) for v in r.split(",")] for r in rows[1:]]
+        terms[fm_mask] = {name: [c[header.index(name)] for c in columns] for name in header}
+        gan = terms[fm_mask]["discriminator"]
+        assert gan[:2] == [0.0, 0.0] and all(v > 0 for v in gan[2:])
+    assert terms[0]["mse_term"][:3] == terms[1]["mse_term"][:3]  # same until FM first differs
+    assert terms[0]["feature_matching"][2] != terms[1]["feature_matching"][2]
     with safe_open(str(result.weights), framework="pt") as handle:
         keys = list(handle.keys())
     assert keys and not any("discriminator" in k for k in keys)
@@ -486,6 +510,9 @@ def test_unknown_objective_arguments_are_refused(tmp_path) -> None:
         config.objective_args = {key: 1.5}
         with pytest.raises(ModelError, match=f"{key} is {message} in \\[0, 1\\], got 1.5"):
             train(config)
+    config.objective_args = {"fm_mask": 0.5}
+    with pytest.raises(ModelError, match="fm_mask is 0 or 1, got 0.5"):
+        train(config)
 
 
 # -- realism metrics ----------------------------------------------------------------------------

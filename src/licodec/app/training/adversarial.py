@@ -10,7 +10,10 @@ its own Adam (``β = (0.5, 0.999)``, the run's learning-rate schedule, gradients
 * the codec minimises ``gan·Σ_s mean((D_s(x̂) − 1)²) + fm·FM + mse·d``, with feature
   matching ``FM = Σ_s mean_l mean|D_s^l(x) − D_s^l(x̂)|`` over the layers before the last
   (``[R]`` pix2pixHD's, ``[D]`` weight 10) and ``d`` the MSE of pictures scaled to
-  ``[−1, 1]`` (``[R]`` ``λ = 10``), for SC only over the pixels of kept latent blocks.
+  ``[−1, 1]`` (``[R]`` ``λ = 10``), for SC only over the pixels of kept latent blocks; with
+  ``fm_mask = 1`` (``[D]``, SC only) FM too is a mean over the kept area, each feature map
+  weighted by the keep-mask's pixel share over its cells (synthesised areas then learn from
+  the LSGAN term alone).
 
 **Warm start** (``[D]``): for the first ``warmup`` fraction of the steps the codec trains on
 ``mse·d`` alone and ``D`` waits; then both train (``warmup = 1``: never — the MSE-only
@@ -23,7 +26,7 @@ keep-mask (:mod:`.keep_masks`), drawn from a generator seeded by ``(seed, rank, 
 
 Arguments (``TrainConfig.objective_args``): ``warmup`` (0.25), ``d_width`` (64, the paper's
 ``64, 128, 256, 512``), ``mse`` (10), ``fm`` (10), ``gan`` (1), ``keep_all`` (0: the share of SC
-crops kept whole, :mod:`.keep_masks`). Only the codec is exported.
+crops kept whole, :mod:`.keep_masks`), ``fm_mask`` (0). Only the codec is exported.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch.utils.data import Dataset
 
 from licodec.app.data import ImageFolderCrops, LabelledCrops
@@ -56,6 +60,7 @@ DEFAULTS: dict[str, float] = {
     "fm": 10.0,
     "gan": 1.0,
     "keep_all": 0.0,
+    "fm_mask": 0.0,
 }
 
 
@@ -69,15 +74,31 @@ def lsgan_fake(outputs: list[list[Tensor]]) -> Tensor:
     return sum((scale[-1].float() ** 2).mean() for scale in outputs)
 
 
-def feature_matching(real: list[list[Tensor]], fake: list[list[Tensor]]) -> Tensor:
-    """``Σ_s mean_l mean|real − fake|`` over every layer but the last of every scale."""
+def _weighted_mean(error: Tensor, weight: Tensor | None) -> Tensor:
+    """Mean of ``N×C×h×w`` ``error``, or its mean weighted by ``N×1×H×W`` ``weight`` averaged
+    over each of the ``h×w`` cells (``adaptive_avg_pool2d``)."""
+    if weight is None:
+        return error.mean()
+    cells = F.adaptive_avg_pool2d(weight, error.shape[-2:])
+    return (error * cells).sum() / (cells.sum() * error.shape[1]).clamp_min(1e-6)
+
+
+def feature_matching(
+    real: list[list[Tensor]], fake: list[list[Tensor]], weight: Tensor | None = None
+) -> Tensor:
+    """``Σ_s mean_l mean|real − fake|`` over every layer but the last of every scale; with a
+    pixel ``weight`` (``N×1×H×W``), each mean is weighted by it (:func:`_weighted_mean`)."""
     total = 0
     for r_scale, f_scale in zip(real, fake, strict=True):
         layers = list(zip(r_scale[:-1], f_scale[:-1], strict=True))
-        total = total + sum((f.float() - r.detach().float()).abs().mean() for r, f in layers) / len(
-            layers
-        )
+        errors = ((f.float() - r.detach().float()).abs() for r, f in layers)
+        total = total + sum(_weighted_mean(e, weight) for e in errors) / len(layers)
     return total
+
+
+def pixel_weight(mask: Tensor, stride: int) -> Tensor:
+    """The ``N×1×h×w`` latent keep-mask as an ``N×1×(h·stride)×(w·stride)`` float weight."""
+    return mask.float().repeat_interleave(stride, 2).repeat_interleave(stride, 3)
 
 
 def masked_mse(x_hat: Tensor, x: Tensor, mask: Tensor | None, stride: int) -> Tensor:
@@ -86,7 +107,7 @@ def masked_mse(x_hat: Tensor, x: Tensor, mask: Tensor | None, stride: int) -> Te
     error = 4 * (x_hat.float() - x) ** 2
     if mask is None:
         return error.mean()
-    weight = mask.float().repeat_interleave(stride, 2).repeat_interleave(stride, 3)
+    weight = pixel_weight(mask, stride)
     return (error * weight).sum() / (weight.sum() * x.shape[1]).clamp_min(1)
 
 
@@ -119,6 +140,9 @@ class Adversarial(Objective):
             if not 0 <= self.args[key] <= 1:
                 raise ModelError(f"{key} is {what} in [0, 1], got {self.args[key]}")
         self.selective = bool(getattr(model, "selective", False))
+        if self.args["fm_mask"] not in (0, 1):
+            raise ModelError(f"fm_mask is 0 or 1, got {self.args['fm_mask']}")
+        self.fm_mask = bool(self.args["fm_mask"])
         width = int(self.args["d_width"])
         classes = model.classes if self.selective else 0
         widths = tuple(width * 2**i for i in range(4))
@@ -170,7 +194,8 @@ class Adversarial(Objective):
             fake = self.d_net(x_hat, condition)
             real = self.d_net(x, condition)
             gan = self.args["gan"] * lsgan_real(fake)
-            fm = self.args["fm"] * feature_matching(real, fake)
+            fm_weight = pixel_weight(mask, stride) if mask is not None and self.fm_mask else None
+            fm = self.args["fm"] * feature_matching(real, fake, fm_weight)
         loss = mse_term + gan + fm
         codec_opt, d_opt = self.optimizers["model"], self.optimizers["discriminator"]
         codec_opt.zero_grad(set_to_none=True)
