@@ -64,6 +64,8 @@ from licodec.models.cca import ENHANCE_UV, ENHANCE_Y
 MODEL = "cca-yuv420"
 TWIN = "cheng2020-anchor"
 QUALITIES = (1, 2, 3, 4)
+TWIN_QUALITIES = (1, 2, 3, 4, 5)
+"""The twin's curve keeps its q5, whose cca-yuv420 twin is trained but not shipped."""
 ABLATIONS = {
     "noigu-A": "no IGU (the chroma branch never sees luma)",
     "bgu-A": "two-way guidance (BGU) instead of the IGU",
@@ -208,9 +210,11 @@ def main() -> None:
     shipped, shipped_qualities = shipped_file["results"], shipped_file["meta"]["qualities"]
     models = {q: zoo.load_model(MODEL, q) for q in QUALITIES}
 
-    twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in QUALITIES}
-    if all(measured(args.runs, f"cheng-q{q}", TWIN, q, own) for q in QUALITIES):
-        points = {q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in QUALITIES}
+    twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in TWIN_QUALITIES}
+    if all(measured(args.runs, f"cheng-q{q}", TWIN, q, own) for q in TWIN_QUALITIES):
+        points = {
+            q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in TWIN_QUALITIES
+        }
         twin = merged(
             points,
             f"rgb-twin-{TWIN}",

@@ -3,10 +3,11 @@
 # chroma gain 4, equal plane weights: luma_weight 1, luma stream N wide at H/2: luma_width 64,
 # residual GDN resampling in the FABs: residual_resampling 1) and its RGB twin cheng2020-anchor
 # (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4,
-# seed 0), stage A2 (below), then stage B, every quality fine-tuned 200 steps (lr 1e-4)
-# from its own family's stage-A2 checkpoint, so both families have 2700 steps at each quality;
-# batch 8, 128² crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
-# for cca-yuv420's stage A and A2, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
+# seed 0), stages A2 and A3 (below), then stage B, every quality fine-tuned 200 steps
+# (lr 1e-4) from its own family's last stage-A checkpoint, so both families have the same
+# steps at each quality (1500 + 1000 + 2000 + 200 = 4700 with the defaults); batch 8, 128²
+# crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
+# for cca-yuv420's stages A, A2 and A3, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
 # are stage A only (no IGU, BGU, no ACEM), each cca-A with one switch flipped (same λ, steps,
 # seed and data); BGU at seed 1, because in an earlier recipe at seed 0 its luma path died
@@ -14,11 +15,14 @@
 # Five lanes at once on two cores (~2.5–5.5 s/step each, by machine); ABLATIONS=0 runs the
 # two families only, one lane each (cca 2.0–2.2 s/step, the twin 0.8 s/step, beside each other).
 # Stage A2 (STEPS_A2, default 1000; 0 skips it): each family's stage A continued at q2's λ,
-# lr 1e-4, seed 1 (fresh crops); it is then the twin's q2, and stage B starts from it.
+# lr 1e-4, seed 1 (fresh crops). Stage A3 (STEPS_A3, default 2000; 0 skips it): A2 continued
+# at q2's λ, lr 3e-4 again (dropped ×0.1 at 80% and 95%), seed 2. Stage B starts from the
+# last of A, A2, A3 that runs. A stage whose folder holds `done` is not rerun, so RUNS may
+# start with earlier stages linked in (how the A3 runs continued session 15/16's A2).
 # cca-yuv420's stage B runs at luma_weight 0.25 (the metric's weights, see models/cca.py)
-# for all four qualities, q2 included, at λ = 0.006, 0.02, 0.06, 0.18 (ten times the
-# registered λ one quality down, so that 200 steps spread the qualities over 0.13-0.5 bpp on
-# Kodak; q1 at three times its own); the twin's stage B at its registered λ.
+# for all five qualities, q2 included, at λ = 0.006, 0.02, 0.06, 0.18, 0.54 (ten times the
+# registered λ one quality down, so that 200 steps spread the qualities apart; q1 at three
+# times its own); the twin's stage B at its registered λ.
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -26,38 +30,42 @@ DATA=${DATA:-../shared/data/train}
 STEPS_A=${STEPS_A:-1500}
 STEPS_B=${STEPS_B:-200}
 STEPS_A2=${STEPS_A2:-1000}
-START=A2; [ "$STEPS_A2" -gt 0 ] || START=A
+STEPS_A3=${STEPS_A3:-2000}
+START=A; [ "$STEPS_A2" -gt 0 ] && START=A2; [ "$STEPS_A3" -gt 0 ] && [ "$START" = A2 ] && START=A3
 ABLATIONS=${ABLATIONS:-1}
-LAMBDAS=(0 0.002 0.006 0.018 0.054)
-CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216)
-CCA_B_LAMBDAS=(0 0.006 0.02 0.06 0.18)
+LAMBDAS=(0 0.002 0.006 0.018 0.054 0.162)
+CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216 0.648)
+CCA_B_LAMBDAS=(0 0.006 0.02 0.06 0.18 0.54)
 WIDE=(--model-arg n=64 --model-arg m=64 --model-arg chroma_gain=4 --model-arg luma_width=64
       --model-arg residual_resampling=1)
 CCA=("${WIDE[@]}" --model-arg luma_weight=1)
 CCA_B=("${WIDE[@]}" --model-arg luma_weight=0.25)
 CHENG=(--model-arg n=64)
 mkdir -p "$RUNS"
-train() {  # MODEL QUALITY NAME STEPS LR LAMBDA [extra args...]
+train() {  # MODEL QUALITY NAME STEPS LR LAMBDA [extra args...]; touches NAME/done
     local model=$1 q=$2 name=$3 steps=$4 lr=$5 lmbda=$6; shift 6
+    [ -e "$RUNS/$name/done" ] && return
     OMP_NUM_THREADS=1 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
     python -c "import sys, torch; torch.set_num_threads(1)
 from licodec.cli.main import main; sys.exit(main(sys.argv[1:]))" \
         train "$model" -q "$q" --data "$DATA" --out "$RUNS/$name" --steps "$steps" \
         --batch-size 8 --crop 128 --num-workers 1 --lr "$lr" --checkpoint-every 250 \
-        --log-every 50 --lmbda "$lmbda" "$@" > "$RUNS/$name.log" 2>&1
+        --log-every 50 --lmbda "$lmbda" "$@" > "$RUNS/$name.log" 2>&1 && touch "$RUNS/$name/done"
 }
-stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families stage A2
+stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families A2 and A3
     local model=$1 name=$2 lmbda=$3; shift 3
-    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$lmbda" "$@" && touch "$RUNS/$name/done" || return
+    train "$model" 2 "$name" "$STEPS_A" 3e-4 "$lmbda" "$@" || return
     case $name in cca-A|cheng-A) ;; *) return ;; esac
-    if [ "$START" = A2 ]; then
-        train "$model" 2 "${name}2" "$STEPS_A2" 1e-4 "$lmbda" "$@" --seed 1 \
-            --init-from "$RUNS/$name/checkpoint.pt" && touch "$RUNS/${name}2/done" || return
-    fi
+    [ "$START" = A ] && return
+    train "$model" 2 "${name}2" "$STEPS_A2" 1e-4 "$lmbda" "$@" --seed 1 \
+        --init-from "$RUNS/$name/checkpoint.pt" || return
+    [ "$START" = A2 ] && return
+    train "$model" 2 "${name}3" "$STEPS_A3" 3e-4 "$lmbda" "$@" --seed 2 \
+        --init-from "$RUNS/${name}2/checkpoint.pt"
 }
-stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) has exported
+stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's last stage A has exported
     local q=$1 family=$2
-    until [ -e "$RUNS/$family-$START/done" ]; do sleep 30; done
+    until [ -e "$RUNS/$family-$START/done" ]; do sleep 30; done  # train touches it
     if [ "$family" = cca ]; then
         train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_B_LAMBDAS[$q]}" \
             --init-from "$RUNS/cca-$START/checkpoint.pt" "${CCA_B[@]}"
@@ -66,11 +74,12 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's stage A (A2) ha
             --init-from "$RUNS/cheng-$START/checkpoint.pt" "${CHENG[@]}"
     fi
 }
-# q4 goes to an ablation lane when there is one, else to its own family's lane
+# q4 goes to an ablation lane when there is one, else the twin's lane, which finishes first
 { stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
-  [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
+  stage_b 5 cca; } &
 { stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
-  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cheng; stage_b 2 cca; } &
+  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cheng; stage_b 5 cheng; stage_b 2 cca
+  [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
 if [ "$ABLATIONS" = 1 ]; then
     { stage_a cca-yuv420 noigu-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg guide=none
       stage_b 4 cheng; } &

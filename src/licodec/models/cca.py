@@ -47,20 +47,20 @@ Training loss ``R + λ·255²·(w_Y·MSE_Y + w_U·MSE_U + w_V·MSE_V)`` with ``(
 weights on the PSNRs). PSNR-YUV weighs each plane's *PSNR*, and ``∂PSNR_c/∂MSE_c ∝ 1/MSE_c``,
 so the MSE weights that maximise it are ``w_c / MSE_c``: with chroma 8–16 dB cleaner than
 luma, chroma should weigh 1–6 times luma per plane, not a sixth ``[D]``. The shipped weights'
-stages A and A2 (``tools/cca_twins.sh``) use ``luma_weight = 1``, with λ four times the
+stages A, A2 and A3 (``tools/cca_twins.sh``) use ``luma_weight = 1``, with λ four times the
 registered one so that the distortion sits at the RGB twin's scale: on held-out CamVid val
 frames that gained 0.8 dB PSNR-YUV at equal rate over ``(6, 1, 1)/8`` (U/V +4–5 dB, Y within
 0.1 dB). Where it left the planes (chroma 14–16 dB cleaner, ``MSE_Y/MSE_U ≈ 25–40``) the
 same rule asks for ``w_Y/w_U = 6·MSE_U/MSE_Y ≈ 0.15–0.25``, so their last 200 steps (stage B)
-run at ``luma_weight = 0.25`` (λ = 0.006, 0.02, 0.06, 0.18 for q1–q4; lighter luma weights
+run at ``luma_weight = 0.25`` (λ = 0.006, 0.02, 0.06, 0.18, 0.54 for q1–q5; lighter luma weights
 need about 2.5 times the λ for the same rate). Against stage B at ``luma_weight = 1`` from
 the same stage A2 (q1, q3, q4; held-out CamVid val): +0.06–0.07 dB PSNR-YUV at equal rate,
 Y within 0.05 dB, U +0.14–0.38, V +0.29–0.52 dB.
 RGB training crops are converted by :func:`~licodec.core.yuv.rgb_to_yuv420_batch` (BT.709
 limited range, 2×2 mean chroma, rounded to 8 bits). Rate: bits per luma pixel.
 
-Qualities ``[D]``: λ = 0.002, 0.006, 0.018, 0.054 (×3 apart) so four qualities span about
-0.1–1 bpp; the paper's 0.015 … 0.06 sit at the top of that range. ``N = M = 128`` registered;
+Qualities ``[D]``: λ = 0.002, 0.006, 0.018, 0.054, 0.162 (×3 apart), meant to span about
+0.1–1 bpp; the paper's 0.015 … 0.06 sit in the upper half of that range. ``N = M = 128`` registered;
 the shipped CPU-trained weights use ``N = M = 64`` (their manifest says so).
 
 **Centred planes** ``[D]`` (``chroma_gain = 4`` in ``tools/cca_twins.sh`` and in the shipped
@@ -101,8 +101,8 @@ ENHANCE_Y = 0x01
 ENHANCE_UV = 0x02
 """Model-flag bit: the decoder enhances chroma (ACEM's second half)."""
 
-CCA_LAMBDAS = (0.002, 0.006, 0.018, 0.054)
-"""λ of qualities 1..4."""
+CCA_LAMBDAS = (0.002, 0.006, 0.018, 0.054, 0.162)
+"""λ of qualities 1..5."""
 
 _CONTEXTS = {"serial": SerialContextLatentCodec, "checkerboard": CheckerboardLatentCodec}
 _GUIDES = ("igu", "bgu", "none")
