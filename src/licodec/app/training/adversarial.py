@@ -101,14 +101,10 @@ def pixel_weight(mask: Tensor, stride: int) -> Tensor:
     return mask.float().repeat_interleave(stride, 2).repeat_interleave(stride, 3)
 
 
-def masked_mse(x_hat: Tensor, x: Tensor, mask: Tensor | None, stride: int) -> Tensor:
+def masked_mse(x_hat: Tensor, x: Tensor, weight: Tensor | None) -> Tensor:
     """MSE of pictures scaled to ``[−1, 1]`` (``4·MSE`` in [0, 1]), over the pixels of kept
-    latent blocks when ``mask`` (``N×1×h×w``) is given."""
-    error = 4 * (x_hat.float() - x) ** 2
-    if mask is None:
-        return error.mean()
-    weight = pixel_weight(mask, stride)
-    return (error * weight).sum() / (weight.sum() * x.shape[1]).clamp_min(1)
+    latent blocks when their :func:`pixel_weight` is given."""
+    return _weighted_mean(4 * (x_hat.float() - x) ** 2, weight)
 
 
 def _step_if_finite(optimizer: torch.optim.Optimizer, parameters: list, clip: float) -> None:
@@ -186,7 +182,8 @@ class Adversarial(Objective):
             condition = self.model.one_hot(labels)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
             x_hat = self.net(x, labels, mask)["x_hat"] if self.selective else self.net(x)["x_hat"]
-        mse_term = self.args["mse"] * masked_mse(x_hat, x, mask, stride)
+        weight = None if mask is None else pixel_weight(mask, stride)
+        mse_term = self.args["mse"] * masked_mse(x_hat, x, weight)
         zero = mse_term.new_zeros(())
         adversarial = self.step_index >= self.warmup_steps
         gan = fm = d_loss = zero
@@ -194,8 +191,7 @@ class Adversarial(Objective):
             fake = self.d_net(x_hat, condition)
             real = self.d_net(x, condition)
             gan = self.args["gan"] * lsgan_real(fake)
-            fm_weight = pixel_weight(mask, stride) if mask is not None and self.fm_mask else None
-            fm = self.args["fm"] * feature_matching(real, fake, fm_weight)
+            fm = self.args["fm"] * feature_matching(real, fake, weight if self.fm_mask else None)
         loss = mse_term + gan + fm
         codec_opt, d_opt = self.optimizers["model"], self.optimizers["discriminator"]
         codec_opt.zero_grad(set_to_none=True)
