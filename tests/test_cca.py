@@ -19,6 +19,7 @@ from licodec.app.training import TrainConfig
 from licodec.app.training.objectives import RateDistortion, plane_mse
 from licodec.app.weights import export_weights
 from licodec.cli.main import main
+from licodec.components.layers.attention import AttentionBlock
 from licodec.components.layers.cross_component import (
     CrossComponentEnhancement,
     InformationGuide,
@@ -127,6 +128,44 @@ def test_residual_resampling_puts_gdn_blocks_at_every_resolution_change() -> Non
     assert not any(isinstance(m, GDN) for m in plain.modules())  # 0: the paper's FABs
     with pytest.raises(ValueError, match="residual_resampling"):
         build("cca-yuv420", 2, n=16, m=16, residual_resampling=2)
+
+
+def test_linear_fusion_leaves_the_latent_linear_in_the_last_features() -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 2, n=16, m=16, linear_fusion=1)
+    assert [type(m) for m in model.g_a.fusion] == [nn.Conv2d]
+    features = torch.randn(2, 32, 4, 4)
+    assert torch.allclose(
+        model.g_a.fusion(-features),
+        -model.g_a.fusion(features) + 2 * (model.g_a.fusion[0].bias.view(1, -1, 1, 1)),
+        atol=1e-6,
+    )
+    torch.manual_seed(0)
+    paper = build("cca-yuv420", 2, n=16, m=16)
+    assert isinstance(paper.g_a.fusion[-1], nn.PReLU)  # 0: the paper's conv + PReLU
+    shared = paper.state_dict()
+    linear = model.state_dict()
+    assert set(shared) - set(linear) == {"g_a.fusion.1.weight"}
+    assert all(torch.equal(shared[k], v) for k, v in linear.items())  # a same-start twin
+    y, uv = rgb_to_yuv420_batch(kodak(64, 64))
+    assert model.train()(y, uv)["x_hat"][0].shape == y.shape
+    with pytest.raises(ValueError, match="linear_fusion"):
+        build("cca-yuv420", 2, n=16, m=16, linear_fusion=2)
+
+
+def test_feature_attention_off_drops_fa_from_every_fab() -> None:
+    def attention_blocks(model: nn.Module) -> int:
+        return sum(isinstance(m, AttentionBlock) for m in model.modules())
+
+    paper = build("cca-yuv420", 2, n=16, m=16)
+    assert attention_blocks(paper.g_a) == 6 and attention_blocks(paper.g_s) == 4
+    model = build("cca-yuv420", 2, n=16, m=16, feature_attention=0)
+    assert attention_blocks(model) == 0
+    y, uv = rgb_to_yuv420_batch(kodak(64, 64))
+    y_hat, uv_hat = model.train()(y, uv)["x_hat"]
+    assert y_hat.shape == y.shape and uv_hat.shape == uv.shape
+    with pytest.raises(ValueError, match="feature_attention"):
+        build("cca-yuv420", 2, n=16, m=16, feature_attention=-1)
 
 
 def test_igu_attention_is_a_distribution_over_the_four_luma_subimages() -> None:

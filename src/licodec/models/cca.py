@@ -108,25 +108,35 @@ _CONTEXTS = {"serial": SerialContextLatentCodec, "checkerboard": CheckerboardLat
 _GUIDES = ("igu", "bgu", "none")
 
 
-def _stages(n: int, half: int, resampling: str, residual: bool) -> list[nn.Module]:
+def _stages(n: int, half: int, resampling: str, residual: bool, attention: bool) -> list[nn.Module]:
     """Three FABs between H/2 (``half`` channels) and H/16 (``N``); FA only at H/4 and below
-    (module docstring)."""
+    (module docstring), and nowhere without ``attention``."""
     if resampling == "down":
         return [
-            FeatureAttentionBlock(half if i == 0 else n, n, "down", residual=residual)
+            FeatureAttentionBlock(half if i == 0 else n, n, "down", attention, residual)
             for i in range(3)
         ]
     return [
-        FeatureAttentionBlock(n, half if i == 2 else n, "up", i < 2, residual) for i in range(3)
+        FeatureAttentionBlock(n, half if i == 2 else n, "up", attention and i < 2, residual)
+        for i in range(3)
     ]
 
 
 class CrossComponentAnalysis(nn.Module):
     """AIPM + IGU + fusion: ``(B×1×H×W, B×2×H/2×W/2) → B×M×H/16×W/16`` (module docstring);
-    ``chroma_gain > 0`` centres the planes first."""
+    ``chroma_gain > 0`` centres the planes first; ``linear_fusion`` drops the fusion's PReLU."""
 
     def __init__(
-        self, n: int, m: int, guide: str, chroma_gain: float, luma_width: int, residual: bool
+        self,
+        n: int,
+        m: int,
+        guide: str,
+        chroma_gain: float,
+        luma_width: int,
+        residual: bool,
+        *,
+        attention: bool = True,
+        linear_fusion: bool = False,
     ) -> None:
         super().__init__()
         self.chroma_gain = chroma_gain
@@ -134,9 +144,10 @@ class CrossComponentAnalysis(nn.Module):
         self.luma_in = FeatureAttentionBlock(1, luma_width, "down", False, residual)
         self.chroma_in = FeatureAttentionBlock(2, half, "none", attention=False)
         self.guide = None if guide == "none" else InformationGuide(luma_width, guide == "bgu", half)
-        self.luma = nn.Sequential(*_stages(n, luma_width, "down", residual))
-        self.chroma = nn.Sequential(*_stages(n, half, "down", residual))
-        self.fusion = nn.Sequential(conv(2 * n, m, 1, 1), nn.PReLU(m))
+        self.luma = nn.Sequential(*_stages(n, luma_width, "down", residual, attention))
+        self.chroma = nn.Sequential(*_stages(n, half, "down", residual, attention))
+        fusion: list[nn.Module] = [conv(2 * n, m, 1, 1)]
+        self.fusion = nn.Sequential(*fusion if linear_fusion else [*fusion, nn.PReLU(m)])
         self.attention: Tensor | None = None
         """The IGU's attention over the four luma sub-images (``B×4×H/2×W/2``) of the last
         picture analysed outside training."""
@@ -156,14 +167,24 @@ class CrossComponentSynthesis(nn.Module):
     """Split + two streams: ``B×M×h×w → (B×1×16h×16w, B×2×8h×8w)`` (module docstring);
     ``chroma_gain > 0`` undoes the analysis's centring."""
 
-    def __init__(self, n: int, m: int, chroma_gain: float, luma_width: int, residual: bool) -> None:
+    def __init__(
+        self,
+        n: int,
+        m: int,
+        chroma_gain: float,
+        luma_width: int,
+        residual: bool,
+        *,
+        attention: bool = True,
+    ) -> None:
         super().__init__()
         self.n = n
         self.chroma_gain = chroma_gain
         self.split = nn.Sequential(conv(m, 2 * n, 1, 1), nn.PReLU(2 * n))
-        luma = _stages(n, luma_width, "up", residual)
+        luma = _stages(n, luma_width, "up", residual, attention)
         self.luma = nn.Sequential(*luma, subpixel_conv(luma_width, 1))
-        self.chroma = nn.Sequential(*_stages(n, n // 2, "up", residual), conv(n // 2, 2, 3, 1))
+        chroma = _stages(n, n // 2, "up", residual, attention)
+        self.chroma = nn.Sequential(*chroma, conv(n // 2, 2, 3, 1))
 
     def forward(self, y_hat: Tensor) -> tuple[Tensor, Tensor]:
         luma, chroma = self.split(y_hat).split(self.n, dim=1)
@@ -300,6 +321,8 @@ def cca_yuv420(
     chroma_gain: float = 0.0,
     luma_width: int = 0,
     residual_resampling: int = 0,
+    feature_attention: int = 1,
+    linear_fusion: int = 0,
 ) -> CrossComponentModel:
     """The cross-component codec with ``N = n`` feature and ``M = m`` latent channels.
 
@@ -312,6 +335,10 @@ def cca_yuv420(
         luma_width: channels of the luma stream at H/2 (module docstring); 0 for ``N/2``.
         residual_resampling: 1 resamples in every FAB with Cheng 2020's residual GDN blocks
             (module docstring), 0 with the paper's conv.
+        feature_attention: 1 keeps FA in the FABs at H/4 and below (the paper's), 0 drops it
+            everywhere.
+        linear_fusion: 1 makes the fusion one 1×1 conv (a linear latent, as
+            ``cheng2020-anchor``'s last conv), 0 the paper's conv + PReLU.
     """
     if chroma_gain < 0:
         raise ValueError(f"chroma_gain must be 0 (raw planes) or positive, got {chroma_gain!r}")
@@ -325,13 +352,27 @@ def cca_yuv420(
         raise ValueError(f"luma_weight must be positive, got {luma_weight!r}")
     if luma_width < 0 or luma_width % 4:
         raise ValueError(f"luma_width must be 0 (N/2) or a multiple of 4, got {luma_width!r}")
-    if residual_resampling not in (0, 1):
-        raise ValueError(f"residual_resampling is 0 or 1, got {residual_resampling!r}")
+    for name, value in (
+        ("residual_resampling", residual_resampling),
+        ("feature_attention", feature_attention),
+        ("linear_fusion", linear_fusion),
+    ):
+        if value not in (0, 1):
+            raise ValueError(f"{name} is 0 or 1, got {value!r}")
     luma_width = luma_width or n // 2
-    residual = bool(residual_resampling)
+    residual, attention = bool(residual_resampling), bool(feature_attention)
     return CrossComponentModel(
-        CrossComponentAnalysis(n, m, guide, chroma_gain, luma_width, residual),
-        CrossComponentSynthesis(n, m, chroma_gain, luma_width, residual),
+        CrossComponentAnalysis(
+            n,
+            m,
+            guide,
+            chroma_gain,
+            luma_width,
+            residual,
+            attention=attention,
+            linear_fusion=bool(linear_fusion),
+        ),
+        CrossComponentSynthesis(n, m, chroma_gain, luma_width, residual, attention=attention),
         cheng_latent_codec(m, _CONTEXTS[context]),
         CrossComponentEnhancement() if acem else None,
         float(luma_weight),
