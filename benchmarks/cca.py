@@ -14,7 +14,7 @@ Written to ``--out`` (default ``results/kodak-yuv420``):
 
 * ``rgb-twin-cheng2020-anchor.json``: the RGB twin at every quality;
 * ``cca/points/{run}.json``: Kodak means of one run (the twin's ``cheng-qQ``, and the
-  stage-A runs ``cca-A``, ``noigu-A``, ``bgu-A``, ``noacem-A``);
+  stage-A runs ``cca-A`` and the :data:`ABLATIONS`);
 * ``cca/acem-off.json``: the shipped models with the ACEM never switched on (same files
   but for the flag byte, so the same rate);
 * ``cca/float-path.json``: the shipped models at ``--float-qualities`` coding with the
@@ -70,6 +70,8 @@ ABLATIONS = {
     "noigu-A": "no IGU (the chroma branch never sees luma)",
     "bgu-A": "two-way guidance (BGU) instead of the IGU",
     "noacem-A": "no ACEM (trained and coded without it)",
+    "linfuse-A": "linear fusion (no PReLU on the latent: linear_fusion=1)",
+    "nofa-A": "no FA in any FAB (feature_attention=0)",
 }
 BASELINES = ("hevc-420", "vvc-420", "av1-420", "jpeg-420", "licodec-mbt2018-mean")
 
