@@ -151,8 +151,8 @@ class CrossComponentAnalysis(nn.Module):
         self.guide = None if guide == "none" else InformationGuide(luma_width, guide == "bgu", half)
         self.luma = nn.Sequential(*_stages(n, luma_width, "down", residual, attention))
         self.chroma = nn.Sequential(*_stages(n, half, "down", residual, attention))
-        fusion: list[nn.Module] = [conv(2 * n, m, 1, 1)]
-        self.fusion = nn.Sequential(*fusion if linear_fusion else [*fusion, nn.PReLU(m)])
+        activation = [] if linear_fusion else [nn.PReLU(m)]
+        self.fusion = nn.Sequential(conv(2 * n, m, 1, 1), *activation)
         self.attention: Tensor | None = None
         """The IGU's attention over the four luma sub-images (``B×4×H/2×W/2``) of the last
         picture analysed outside training."""
@@ -351,13 +351,12 @@ def cca_yuv420(
         raise ValueError(f"guide must be one of {_GUIDES}, got {guide!r}")
     if context not in _CONTEXTS:
         raise ValueError(f"context must be one of {sorted(_CONTEXTS)}, got {context!r}")
-    if acem not in (0, 1):
-        raise ValueError(f"acem is 0 or 1, got {acem!r}")
     if luma_weight <= 0:
         raise ValueError(f"luma_weight must be positive, got {luma_weight!r}")
     if luma_width < 0 or luma_width % 4:
         raise ValueError(f"luma_width must be 0 (N/2) or a multiple of 4, got {luma_width!r}")
     for name, value in (
+        ("acem", acem),
         ("residual_resampling", residual_resampling),
         ("feature_attention", feature_attention),
         ("linear_fusion", linear_fusion),
