@@ -27,7 +27,8 @@ import torch
 from torch import Tensor
 
 from licodec.app import zoo
-from licodec.core.image import crop, pad_to_multiple
+from licodec.core.image import crop, pad_to_multiple, to_tensor
+from licodec.core.metrics import psnr
 from licodec.core.yuv import load_yuv420, planes_to_picture, rgb_to_yuv420_batch, yuv420_to_rgb
 from licodec.models import CompressionModel
 
@@ -36,20 +37,13 @@ SERVES = 3.0
 """A channel serves a plane when its dB drop there exceeds ``SERVES`` times the other's."""
 
 
-def psnr(a: Tensor, b: Tensor) -> float:
-    return float(-10 * torch.log10(((a - b) ** 2).mean()))
-
-
 def cca_latent(model: Any, y: Tensor, uv: Tensor) -> tuple[Any, Decoder]:
     """The latent codec's output for the planes, and ``ŷ → (Ŷ, ÛV)`` with the ACEM on."""
     padded = pad_to_multiple(y, model.pad_multiple), pad_to_multiple(uv, model.pad_multiple // 2)
     out = model.latent_codec(model.analyze(*padded))
 
     def decode(y_hat: Tensor) -> tuple[Tensor, Tensor]:
-        luma, chroma = model.synthesize(y_hat)
-        if model.enhancement is not None:
-            luma = model.enhancement.enhance_luma(luma)
-            chroma = model.enhancement.enhance_chroma(luma, chroma)
+        luma, chroma = model.reconstruct(y_hat)
         return crop(luma, *y.shape[-2:]), crop(chroma, *uv.shape[-2:])
 
     return out, decode
@@ -57,10 +51,10 @@ def cca_latent(model: Any, y: Tensor, uv: Tensor) -> tuple[Any, Decoder]:
 
 def rgb_latent(model: CompressionModel, rgb: Tensor, y: Tensor) -> tuple[Any, Decoder]:
     """As :func:`cca_latent` for an RGB model, its output taken back to 4:2:0."""
-    out = model.latent_codec(model.g_a(pad_to_multiple(rgb, model.pad_multiple)))
+    out = model.latent_codec(model.analyze(pad_to_multiple(rgb, model.pad_multiple)))
 
     def decode(y_hat: Tensor) -> tuple[Tensor, Tensor]:
-        return rgb_to_yuv420_batch(crop(model.g_s(y_hat).clamp(0, 1), *y.shape[-2:]))
+        return rgb_to_yuv420_batch(crop(model.synthesize(y_hat).clamp(0, 1), *y.shape[-2:]))
 
     return out, decode
 
@@ -70,14 +64,14 @@ def channel_rows(out: Any, decode: Decoder, y: Tensor, uv: Tensor) -> dict[str, 
     y_hat = out.y_hat
     bits = (-torch.log2(out.likelihoods["y"])).sum(dim=(0, 2, 3)) / y.numel()
     luma, chroma = decode(y_hat)
-    base = psnr(luma, y), psnr(chroma, uv)
+    base = float(psnr(luma, y)), float(psnr(chroma, uv))
     rows = []
     for c in range(y_hat.shape[1]):
         removed = y_hat.clone()
         removed[:, c] = y_hat[:, c].mean().round()
         luma, chroma = decode(removed)
-        rows.append({"bpp": float(bits[c]), "drop_y_db": base[0] - psnr(luma, y),
-                     "drop_uv_db": base[1] - psnr(chroma, uv)})  # fmt: skip
+        rows.append({"bpp": float(bits[c]), "drop_y_db": base[0] - float(psnr(luma, y)),
+                     "drop_uv_db": base[1] - float(psnr(chroma, uv))})  # fmt: skip
     total = sum(r["bpp"] for r in rows)
 
     def share(keep: Callable[[dict], bool]) -> float:
@@ -109,7 +103,7 @@ def main() -> None:
     torch.set_num_threads(1)
     planes = load_yuv420(args.image)
     y, uv = planes_to_picture(planes).planes
-    rgb = torch.from_numpy(yuv420_to_rgb(planes)).permute(2, 0, 1)[None].float() / 255
+    rgb = to_tensor(yuv420_to_rgb(planes))
     cca, twin = (zoo.load_model(None, None, w).eval() for w in (args.cca, args.rgb))
     with torch.no_grad():
         report = {

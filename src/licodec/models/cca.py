@@ -237,11 +237,16 @@ class CrossComponentModel(CompressionModel):
         latent = self.analyze(y, uv)
         with torch.autocast(y.device.type, enabled=False):
             out = self.latent_codec(latent.float())
-        y_hat, uv_hat = self.synthesize(out.y_hat)
+        return {"x_hat": self.reconstruct(out.y_hat), "likelihoods": out.likelihoods}
+
+    def reconstruct(self, y_hat: Tensor) -> tuple[Tensor, Tensor]:
+        """``(Ŷ, ÛV)`` of the padded picture with the ACEM, when built, on (the training
+        path; files switch each half by its flag)."""
+        luma, chroma = self.synthesize(y_hat)
         if self.enhancement is not None:
-            y_hat = self.enhancement.enhance_luma(y_hat)
-            uv_hat = self.enhancement.enhance_chroma(y_hat, uv_hat)
-        return {"x_hat": (y_hat, uv_hat), "likelihoods": out.likelihoods}
+            luma = self.enhancement.enhance_luma(luma)
+            chroma = self.enhancement.enhance_chroma(luma, chroma)
+        return luma, chroma
 
     def analyze(self, y: Tensor, uv: Tensor) -> Tensor:  # type: ignore[override]
         """The fused latent of padded planes (channels-last, see :func:`nhwc`)."""
