@@ -214,9 +214,7 @@ def main() -> None:
 
     twin_weights = {q: run_weights(args.runs, f"cheng-q{q}", TWIN, q) for q in TWIN_QUALITIES}
     if all(measured(args.runs, f"cheng-q{q}", TWIN, q, own) for q in TWIN_QUALITIES):
-        points = {
-            q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in TWIN_QUALITIES
-        }
+        points = {q: point(args.runs, f"cheng-q{q}", TWIN, q, images, own) for q in TWIN_QUALITIES}
         twin = merged(
             points,
             f"rgb-twin-{TWIN}",

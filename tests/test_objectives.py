@@ -40,9 +40,9 @@ class ToyAdversarial(Objective):
         x_hat = self.net(x)["x_hat"]
         d = self.optimizers["discriminator"]
         d.zero_grad(set_to_none=True)
-        d_loss = (self.discriminator(x) - 1).pow(2).mean() + self.discriminator(
-            x_hat.detach()
-        ).pow(2).mean()
+        d_loss = (self.discriminator(x) - 1).pow(2).mean() + self.discriminator(x_hat.detach()).pow(
+            2
+        ).mean()
         d_loss.backward()
         d.step()
         g = self.optimizers["model"]
