@@ -377,3 +377,20 @@ def test_yuv_input_defaults_to_the_shipped_yuv_model(tmp_path) -> None:
     expected = codec.decode_planes(data, model)
     assert all(np.array_equal(getattr(decoded, c), getattr(expected, c)) for c in "yuv")
     assert licodec.decompress(data).size == (48, 32)
+
+
+def test_shared_synthesis_decodes_both_planes_from_one_stream() -> None:
+    torch.manual_seed(0)
+    model = build("cca-yuv420", 2, n=16, m=16, luma_width=16, shared_synthesis=1, acem=0)
+    split = build("cca-yuv420", 2, n=16, m=16, luma_width=16)
+    assert split.g_s.trunk is None  # 0: the paper's split into two streams
+    assert model.g_s.split[0].out_channels == 16 and split.g_s.split[0].out_channels == 32
+    assert isinstance(model.g_s.chroma, nn.Conv2d)  # a head, not a stream of its own
+    y, uv = rgb_to_yuv420_batch(kodak(64, 64))
+    y_hat, uv_hat = model.train()(y, uv)["x_hat"]
+    assert y_hat.shape == y.shape and uv_hat.shape == uv.shape
+    uv_hat.square().mean().backward()  # chroma's error trains the stream luma decodes from
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.g_s.trunk.parameters())
+    assert model.g_s.luma[0].weight.grad is None  # (no ACEM: its chroma half reads Ŷ)
+    with pytest.raises(ValueError, match="shared_synthesis"):
+        build("cca-yuv420", 2, n=16, m=16, shared_synthesis=2)

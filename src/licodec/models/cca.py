@@ -170,7 +170,9 @@ class CrossComponentAnalysis(nn.Module):
 
 class CrossComponentSynthesis(nn.Module):
     """Split + two streams: ``B×M×h×w → (B×1×16h×16w, B×2×8h×8w)`` (module docstring);
-    ``chroma_gain > 0`` undoes the analysis's centring."""
+    ``chroma_gain > 0`` undoes the analysis's centring. ``shared`` (the ablation of the
+    split) decodes both planes from one stream, as an RGB decoder does: ``conv1×1(M → N)`` +
+    PReLU, the luma stream's three U-FABs (``trunk``), then the two heads on its H/2 features."""
 
     def __init__(
         self,
@@ -181,19 +183,30 @@ class CrossComponentSynthesis(nn.Module):
         residual: bool,
         *,
         attention: bool = True,
+        shared: bool = False,
     ) -> None:
         super().__init__()
         self.n = n
         self.chroma_gain = chroma_gain
-        self.split = nn.Sequential(conv(m, 2 * n, 1, 1), nn.PReLU(2 * n))
+        streams = 1 if shared else 2
+        self.split = nn.Sequential(conv(m, streams * n, 1, 1), nn.PReLU(streams * n))
         luma = _stages(n, luma_width, "up", residual, attention)
-        self.luma = nn.Sequential(*luma, subpixel_conv(luma_width, 1))
-        chroma = _stages(n, n // 2, "up", residual, attention)
-        self.chroma = nn.Sequential(*chroma, conv(n // 2, 2, 3, 1))
+        self.trunk = nn.Sequential(*luma) if shared else None
+        if shared:
+            self.luma = subpixel_conv(luma_width, 1)
+            self.chroma = conv(luma_width, 2, 3, 1)
+        else:
+            self.luma = nn.Sequential(*luma, subpixel_conv(luma_width, 1))
+            chroma = _stages(n, n // 2, "up", residual, attention)
+            self.chroma = nn.Sequential(*chroma, conv(n // 2, 2, 3, 1))
 
     def forward(self, y_hat: Tensor) -> tuple[Tensor, Tensor]:
-        luma, chroma = self.split(y_hat).split(self.n, dim=1)
-        luma, chroma = self.luma(luma), self.chroma(chroma)
+        if self.trunk is not None:
+            features = self.trunk(self.split(y_hat))
+            luma, chroma = self.luma(features), self.chroma(features)
+        else:
+            luma, chroma = self.split(y_hat).split(self.n, dim=1)
+            luma, chroma = self.luma(luma), self.chroma(chroma)
         if self.chroma_gain:
             luma, chroma = luma + 0.5, chroma / self.chroma_gain + 0.5
         return luma, chroma
@@ -333,6 +346,7 @@ def cca_yuv420(
     residual_resampling: int = 0,
     feature_attention: int = 1,
     linear_fusion: int = 0,
+    shared_synthesis: int = 0,
 ) -> CrossComponentModel:
     """The cross-component codec with ``N = n`` feature and ``M = m`` latent channels.
 
@@ -349,6 +363,8 @@ def cca_yuv420(
             everywhere.
         linear_fusion: 1 makes the fusion one 1×1 conv (a linear latent, as
             ``cheng2020-anchor``'s last conv), 0 the paper's conv + PReLU.
+        shared_synthesis: 1 decodes Y and UV from one stream (no split: the RGB twin's
+            decoder shape), 0 the paper's split into a luma and a chroma stream.
     """
     if chroma_gain < 0:
         raise ValueError(f"chroma_gain must be 0 (raw planes) or positive, got {chroma_gain!r}")
@@ -365,6 +381,7 @@ def cca_yuv420(
         ("residual_resampling", residual_resampling),
         ("feature_attention", feature_attention),
         ("linear_fusion", linear_fusion),
+        ("shared_synthesis", shared_synthesis),
     ):
         if value not in (0, 1):
             raise ValueError(f"{name} is 0 or 1, got {value!r}")
@@ -381,7 +398,15 @@ def cca_yuv420(
             attention=attention,
             linear_fusion=bool(linear_fusion),
         ),
-        CrossComponentSynthesis(n, m, chroma_gain, luma_width, residual, attention=attention),
+        CrossComponentSynthesis(
+            n,
+            m,
+            chroma_gain,
+            luma_width,
+            residual,
+            attention=attention,
+            shared=bool(shared_synthesis),
+        ),
         cheng_latent_codec(m, _CONTEXTS[context]),
         CrossComponentEnhancement() if acem else None,
         float(luma_weight),
