@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The generative runs (results/gan/): gan-gc q1 (C = 2) and q2 (C = 4) and gan-sc q2 with the
 # adversarial objective, and the MSE-only twin of gan-gc q2 (warmup=1: the same recipe with
-# the adversarial term never switched on). Recipe, all four at once, one thread each: width
+# the adversarial term never switched on). Recipe, all at once, one thread each: width
 # 10, 6 residual blocks, 3000 steps from scratch, batch 8, 128² crops, seed 0, lr 2e-4 for
 # codec and discriminator (×0.1 after 80% and 95%), a 750-step warm start on 10·MSE alone,
 # then LSGAN + 10·feature matching + 10·MSE against a 3-scale PatchGAN of widths 16…128.
@@ -12,6 +12,8 @@
 # its twin gc-q2-camvid, gan-gc q2 continued on the same data with the same schedule.
 # Neither ships: on CamVid val (results/gan/sc-from-gc-val/) sc-q2-gc kept 1.2-1.3 dB less
 # PSNR than the shipped SC where most is kept, and the twin lost 1 dB against shipped GC.
+# gc-q2-camvid-scratch is SC's GC twin: gan-gc q2 with this recipe on SC's data (CamVid train,
+# from scratch; benchmarks/gan.py --gc-twin), so SC against GC compares the mode, not the data.
 # The sc-q2 lane feeds the keep-mask to the generator (mask_input=1: the shipped gan-sc q2,
 # chosen on CamVid val, results/gan/sc-val-variants/, over the same lane without it and over
 # --objective-arg keep_all=0.5).
@@ -41,5 +43,6 @@ else
     train gc-q1 gan-gc 1 "$SHARED/train" &
     (INIT=(--model-arg mask_input=1); train sc-q2 gan-sc 2 "$SHARED/camvid/train") &
     train gc-q2-mse gan-gc 2 "$SHARED/train" warmup=1 &
+    train gc-q2-camvid-scratch gan-gc 2 "$SHARED/camvid/train" &
 fi
 wait
