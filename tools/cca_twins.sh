@@ -24,6 +24,14 @@
 # registered λ one quality down, so that 200 steps spread the qualities apart; q1 at three
 # times its own); the twin's stage B at its registered λ. cca's q5 is trained to see whether
 # the span widens and is not shipped (at 4700 steps: 13% more rate than q4 for no gain).
+# Stage C (STEPS_C, default 0: not part of the shipped recipe), for the qualities in HIGH
+# (default "4 5"): a branch from each family's last stage A at that quality's own stage-A λ
+# (cca: four times the registered one, luma_weight 1; the twin: the registered one), lr 3e-4
+# (same schedule shape), seed 3; that quality's stage B then starts from the branch (1000 more
+# steps there, the same for both families). Tried with STEPS_C=1000 (session 19,
+# results/kodak-yuv420/cca/high-rate-branch/): on the held-out CamVid val frames the twin's q4
+# gained 0.43 dB PSNR-YUV (Y +0.48) for 26% more bits, cca's q4 lost 0.05 dB for 16% more —
+# cca's luma does not turn a higher λ into quality, so its q4 and q5 stay stage-B-only.
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -32,6 +40,8 @@ STEPS_A=${STEPS_A:-1500}
 STEPS_B=${STEPS_B:-200}
 STEPS_A2=${STEPS_A2:-1000}
 STEPS_A3=${STEPS_A3:-2000}
+STEPS_C=${STEPS_C:-0}
+HIGH=${HIGH:-"4 5"}
 START=A; [ "$STEPS_A2" -gt 0 ] && START=A2; [ "$STEPS_A3" -gt 0 ] && [ "$START" = A2 ] && START=A3
 ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054 0.162)
@@ -65,14 +75,25 @@ stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families A2 a
         --init-from "$RUNS/${name}2/checkpoint.pt"
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's last stage A has exported
-    local q=$1 family=$2
+    local q=$1 family=$2 init
     until [ -e "$RUNS/$family-$START/done" ]; do sleep 30; done  # train touches it
+    init=$RUNS/$family-$START/checkpoint.pt
+    if [ "$STEPS_C" -gt 0 ] && [[ " $HIGH " == *" $q "* ]]; then  # stage C first
+        if [ "$family" = cca ]; then
+            train cca-yuv420 "$q" "cca-C$q" "$STEPS_C" 3e-4 "${CCA_LAMBDAS[$q]}" \
+                --init-from "$init" "${CCA[@]}" --seed 3 || return
+        else
+            train cheng2020-anchor "$q" "cheng-C$q" "$STEPS_C" 3e-4 "${LAMBDAS[$q]}" \
+                --init-from "$init" "${CHENG[@]}" --seed 3 || return
+        fi
+        init=$RUNS/$family-C$q/checkpoint.pt
+    fi
     if [ "$family" = cca ]; then
         train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_B_LAMBDAS[$q]}" \
-            --init-from "$RUNS/cca-$START/checkpoint.pt" "${CCA_B[@]}"
+            --init-from "$init" "${CCA_B[@]}"
     else
         train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 "${LAMBDAS[$q]}" \
-            --init-from "$RUNS/cheng-$START/checkpoint.pt" "${CHENG[@]}"
+            --init-from "$init" "${CHENG[@]}"
     fi
 }
 # q4 goes to an ablation lane when there is one, else the twin's lane, which finishes first
