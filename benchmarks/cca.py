@@ -72,6 +72,7 @@ ABLATIONS = {
     "noacem-A": "no ACEM (trained and coded without it)",
     "linfuse-A": "linear fusion (no PReLU on the latent: linear_fusion=1)",
     "nofa-A": "no FA in any FAB (feature_attention=0)",
+    "shared-A": "one synthesis stream for both planes, no split (shared_synthesis=1)",
 }
 BASELINES = ("hevc-420", "vvc-420", "av1-420", "jpeg-420", "licodec-mbt2018-mean")
 

@@ -36,7 +36,10 @@
   features as in ``cheng2020-anchor``) and ``feature_attention = 0`` (no FA in any FAB) are
   ablations, not the shipped layers: as stage-A twins of the shipped recipe (1,500 steps,
   q2) each is dominated on Kodak as 4:2:0 (+2.9% rate and −0.17 dB PSNR-YUV; +8.8% and
-  −0.21 dB) and on held-out CamVid val frames.
+  −0.21 dB) and on held-out CamVid val frames. So is ``shared_synthesis = 1`` (no split: both
+  planes decoded from the luma stream's features by two heads, the RGB twin's decoder
+  shape): +2.2% rate and −0.35 dB, chroma −1.1 dB and luma −0.09 dB — the split serves
+  chroma and is not where the twin's luma lead comes from.
 * **Entropy model**: Cheng 2020's hyperprior, 5×5 context and ``K = 3`` Gaussian mixture
   (:func:`~licodec.models.cheng2020.cheng_latent_codec`), serial (the paper's) or
   ``context="checkerboard"`` (two passes); its parameter networks have the integer
