@@ -73,6 +73,7 @@ ABLATIONS = {
     "linfuse-A": "linear fusion (no PReLU on the latent: linear_fusion=1)",
     "nofa-A": "no FA in any FAB (feature_attention=0)",
     "shared-A": "one synthesis stream for both planes, no split (shared_synthesis=1)",
+    "m128-A": "twice the latent channels (M = 128, N = 64)",
 }
 BASELINES = ("hevc-420", "vvc-420", "av1-420", "jpeg-420", "licodec-mbt2018-mean")
 

@@ -9,7 +9,7 @@
 # crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
 # for cca-yuv420's stages A, A2 and A3, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
-# are stage A only (no IGU, BGU, no ACEM, linear fusion, no FA, shared synthesis), each cca-A
+# are stage A only (no IGU, BGU, no ACEM, linear fusion, no FA, shared synthesis, M = 128), each cca-A
 # with one switch flipped (same λ, steps, seed and data); BGU at seed 1, because in an earlier recipe at seed 0 its luma path died
 # within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and never came back.
 # Five lanes at once on two cores (~2.5–5.5 s/step each, by machine); ABLATIONS=0 runs the
@@ -111,6 +111,7 @@ if [ "$ABLATIONS" = 1 ]; then
     { stage_a cca-yuv420 linfuse-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg linear_fusion=1
       stage_a cca-yuv420 nofa-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg feature_attention=0
       stage_a cca-yuv420 shared-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg shared_synthesis=1
+      stage_a cca-yuv420 m128-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg m=128
     } &
 fi
 wait
