@@ -9,9 +9,10 @@
 # crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
 # for cca-yuv420's stages A, A2 and A3, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
-# are stage A only (no IGU, BGU, no ACEM, linear fusion, no FA, shared synthesis, M = 128), each cca-A
-# with one switch flipped (same λ, steps, seed and data); BGU at seed 1, because in an earlier recipe at seed 0 its luma path died
-# within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and never came back.
+# are stage A only (no IGU, BGU, no ACEM, linear fusion, no FA, shared synthesis, M = 128),
+# each cca-A with one switch flipped (same λ, steps, seed and data; a repeated --model-arg
+# replaces the earlier one, so m128-A's m=128 overrides WIDE's m=64); BGU at seed 1, because
+# in an earlier recipe at seed 0 its luma path died within 50 steps (latent std 0.03, Ŷ constant, PSNR 14.4 dB to step 500) and never came back.
 # Five lanes at once on two cores (~2.5–5.5 s/step each, by machine); ABLATIONS=0 runs the
 # two families only, one lane each (cca 2.0–2.2 s/step, the twin 0.8 s/step, beside each other).
 # Stage A2 (STEPS_A2, default 1000; 0 skips it): each family's stage A continued at q2's λ,

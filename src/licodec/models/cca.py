@@ -194,11 +194,12 @@ class CrossComponentSynthesis(nn.Module):
         streams = 1 if shared else 2
         self.split = nn.Sequential(conv(m, streams * n, 1, 1), nn.PReLU(streams * n))
         luma = _stages(n, luma_width, "up", residual, attention)
-        self.trunk = nn.Sequential(*luma) if shared else None
         if shared:
+            self.trunk: nn.Sequential | None = nn.Sequential(*luma)
             self.luma = subpixel_conv(luma_width, 1)
             self.chroma = conv(luma_width, 2, 3, 1)
         else:
+            self.trunk = None
             self.luma = nn.Sequential(*luma, subpixel_conv(luma_width, 1))
             chroma = _stages(n, n // 2, "up", residual, attention)
             self.chroma = nn.Sequential(*chroma, conv(n // 2, 2, 3, 1))
