@@ -274,6 +274,39 @@ def test_enhancement_flags_are_set_only_where_each_half_helps(cca, monkeypatch) 
     assert build("cca-yuv420", 1, n=16, m=16, acem=0).model_flag_bits == 0
 
 
+def test_the_acem_runs_on_the_unclamped_synthesis_as_in_training(cca, monkeypatch) -> None:
+    """The ACEM is trained on the synthesis' raw output (``reconstruct``): a synthesis that
+    overshoots [0, 1] where the ACEM pulls it back must decode to the training path's planes,
+    clamped once at the end (clamping before the ACEM decoded bright skies 30 levels dark)."""
+    source = planes(64, 64, seed=5)
+    synthesize, acem = cca.synthesize, cca.enhancement
+    overshoot = lambda y_hat: tuple(3 * p - 1 for p in synthesize(y_hat))  # noqa: E731
+    monkeypatch.setattr(cca, "synthesize", overshoot)
+    monkeypatch.setattr(acem, "enhance_luma", lambda y: (y + 1) / 3)
+    monkeypatch.setattr(acem, "enhance_chroma", lambda y, uv: (uv + 1) / 3)
+    data = codec.encode(source, cca)
+    assert unpack(data).header.model_flags == ENHANCE_Y | ENHANCE_UV
+    with torch.no_grad():
+        y_hat = cca.decompress_latent(unpack(data).sections, 64, 64)
+        luma, chroma = (p.clamp(0, 1) for p in cca.reconstruct(y_hat))
+        raw = synthesize(y_hat)
+    decoded = codec.decode_planes(data, cca)
+    expected = picture_to_planes(Picture((luma, chroma), CodedFormat.YUV420))
+    assert np.array_equal(decoded.y, expected.y) and np.array_equal(decoded.v, expected.v)
+    unfiltered = picture_to_planes(Picture(raw, CodedFormat.YUV420))
+    assert np.array_equal(decoded.y, unfiltered.y)  # the overshoot undone exactly
+    assert torch.any((3 * raw[0] - 1).abs() > 1)  # and there was one to undo
+
+
+def test_shipped_weights_decode_a_flat_bright_picture_bright() -> None:
+    """A flat patch at limited-range white (Y = 235, the sky of Kodak's kodim20) decodes
+    within a few levels of it (clamping before the ACEM gave 255 or ~202)."""
+    model = zoo.load_model("cca-yuv420", 4)
+    white = YuvPlanes(np.full((64, 64), 235, np.uint8), *(np.full((32, 32), 128, np.uint8),) * 2)
+    decoded = codec.decode_planes(codec.encode(white, model), model)
+    assert abs(float(decoded.y.mean()) - 235) < 3
+
+
 def test_rgb_input_is_converted_and_returned_as_rgb(cca, tmp_path) -> None:
     pixels = random_image(48, 80, seed=4)
     data = codec.encode(pixels, cca)

@@ -8,11 +8,14 @@ evaluate every quality on Kodak (or ``--dataset``'s images) from real files into
 model's entries of ``src/licodec/weights/manifest.json`` (each file's training record plus
 its Kodak means; other models' entries are kept).
 Usage: finalize_zoo.py RUN_PATTERN TRAIN_DATA KODAK NOTE [--model M] [--init-from TEXT]
-[QUALITY ...],
+[--measure-only] [QUALITY ...],
 e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the manifest.
 ``--init-from`` (``{q}`` is the quality) replaces the start point each run recorded, which
 is only a path: "src/licodec/weights/mbt2018-mean-q{q}.safetensors at commit abc1234" for a
 run that began from shipped weights this export overwrites, or what a checkpoint held.
+``--measure-only`` skips the export and calibration: the shipped weights are measured again
+(after a decoder change) and their manifest entries get the new results, their training
+records kept (``RUN_PATTERN`` and ``TRAIN_DATA`` are then unused).
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ def main(
     init_from: str | None = None,
     model: str = zoo.DEFAULT_MODEL,
     dataset: str = "kodak",
+    measure_only: bool = False,
 ) -> None:
-    for quality in qualities:
+    for quality in [] if measure_only else qualities:
         weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
         export_checkpoint(
             Path(runs.format(q=quality)) / "checkpoint.pt",
@@ -58,11 +62,19 @@ def main(
     out = ROOT / "results" / (f"{dataset}-yuv420" if yuv else dataset) / f"licodec-{model}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+    manifest = zoo.PACKAGE_WEIGHTS / "manifest.json"
+    everything = json.loads(manifest.read_text()) if manifest.is_file() else {}
     entries = {}
     for index, quality in enumerate(result["meta"]["qualities"]):
-        record = json.loads(
-            manifest_path(zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)).read_text()
-        )
+        if measure_only:
+            record = everything[model][str(quality)]
+        else:
+            record = json.loads(
+                manifest_path(
+                    zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
+                ).read_text()
+            )
+            record["training_history"] = note
         metrics = ("psnr-yuv", "psnr-y", "ms-ssim-y") if yuv else ("psnr-rgb", "ms-ssim-rgb")
         metrics += tuple(k for k in REALISM if k in result["results"])
         record[dataset] = {
@@ -72,10 +84,7 @@ def main(
             **({"pictures": "Kodak as 4:2:0 planes (BT.709 limited range)"} if yuv else {}),
         }
         record["file"] = zoo.weights_filename(model, quality)
-        record["training_history"] = note
         entries[str(quality)] = record
-    manifest = zoo.PACKAGE_WEIGHTS / "manifest.json"
-    everything = json.loads(manifest.read_text()) if manifest.is_file() else {}
     everything[model] = entries
     manifest.write_text(json.dumps(everything, indent=2, sort_keys=True) + "\n")
     print(json.dumps(result["results"]))
@@ -95,6 +104,9 @@ if __name__ == "__main__":
         default="kodak",
         help="name of the evaluation set: the manifest key and results/ folder (camvid-test)",
     )
+    parser.add_argument(
+        "--measure-only", action="store_true", help="measure the shipped weights again only"
+    )
     args = parser.parse_intermixed_args()
     main(
         args.runs,
@@ -105,4 +117,5 @@ if __name__ == "__main__":
         args.init_from,
         args.model,
         args.dataset,
+        args.measure_only,
     )

@@ -280,12 +280,11 @@ class CrossComponentModel(CompressionModel):
         return pad_to_multiple(y, self.pad_multiple), pad_to_multiple(uv, self.pad_multiple // 2)
 
     def _decoded(self, y_hat: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
+        """``(Ŷ, ÛV)`` cropped to the picture and *not* clamped: the ACEM was trained on the
+        synthesis' unclamped output (:meth:`reconstruct`), and a synthesis that overshoots
+        [0, 1] where the ACEM pulls it back (bright skies) decodes wrong if clamped first."""
         luma, chroma = self.synthesize(y_hat)
-        chroma_size = (-(-height // 2), -(-width // 2))
-        return (
-            crop(luma, height, width).clamp_(0, 1),
-            crop(chroma, *chroma_size).clamp_(0, 1),
-        )
+        return crop(luma, height, width), crop(chroma, -(-height // 2), -(-width // 2))
 
     def _calibration_latent(self, x: Tensor) -> Tensor:
         y, uv = self.planes_of(pad_to_multiple(x, self.pad_multiple))
@@ -306,13 +305,14 @@ class CrossComponentModel(CompressionModel):
         flags = 0
         if enhancing:
             y, uv = picture.planes
-            candidate = self.enhancement.enhance_luma(luma).clamp_(0, 1)
-            if lowers_error(candidate, luma, y, self.post_filter_min_gain_db):
+            gain_db = self.post_filter_min_gain_db
+            candidate = self.enhancement.enhance_luma(luma)
+            if lowers_error(candidate.clamp(0, 1), luma.clamp(0, 1), y, gain_db):
                 luma, flags = candidate, ENHANCE_Y
-            candidate = self.enhancement.enhance_chroma(luma, chroma).clamp_(0, 1)
-            if lowers_error(candidate, chroma, uv, self.post_filter_min_gain_db):
+            candidate = self.enhancement.enhance_chroma(luma, chroma)
+            if lowers_error(candidate.clamp(0, 1), chroma.clamp(0, 1), uv, gain_db):
                 chroma, flags = candidate, flags | ENHANCE_UV
-        decoded = Picture((luma, chroma), self.input_format) if reconstruct else None
+        decoded = Picture(_clamped(luma, chroma), self.input_format) if reconstruct else None
         return Coded(sections, flags, reconstruction=decoded)
 
     @torch.no_grad()
@@ -325,10 +325,15 @@ class CrossComponentModel(CompressionModel):
         y_hat = self.decompress_latent(coded.sections, height, width)
         luma, chroma = self._decoded(y_hat, height, width)
         if coded.model_flags & ENHANCE_Y:
-            luma = self.enhancement.enhance_luma(luma).clamp_(0, 1)
+            luma = self.enhancement.enhance_luma(luma)
         if coded.model_flags & ENHANCE_UV:
-            chroma = self.enhancement.enhance_chroma(luma, chroma).clamp_(0, 1)
-        return Picture((luma, chroma), self.input_format)
+            chroma = self.enhancement.enhance_chroma(luma, chroma)
+        return Picture(_clamped(luma, chroma), self.input_format)
+
+
+def _clamped(luma: Tensor, chroma: Tensor) -> tuple[Tensor, Tensor]:
+    """The decoded planes, clamped to [0, 1] once every ACEM half that runs has run."""
+    return luma.clamp_(0, 1), chroma.clamp_(0, 1)
 
 
 @register(
