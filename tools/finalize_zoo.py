@@ -13,9 +13,10 @@ e.g. RUN_PATTERN = "runs/ft3-q{q}"; NOTE = the training history, stored in the m
 ``--init-from`` (``{q}`` is the quality) replaces the start point each run recorded, which
 is only a path: "src/licodec/weights/mbt2018-mean-q{q}.safetensors at commit abc1234" for a
 run that began from shipped weights this export overwrites, or what a checkpoint held.
-``--measure-only`` skips the export and calibration: the shipped weights are measured again
-(after a decoder change) and their manifest entries get the new results, their training
-records kept (``RUN_PATTERN`` and ``TRAIN_DATA`` are then unused).
+Every quality the manifest already ships for the model is measured again beside the exported
+ones (one results file holds the whole curve), its training record kept: reshipping q4 alone
+leaves q1–q3's records as they were. ``--measure-only`` exports nothing: the shipped weights
+are measured again (after a decoder change; ``RUN_PATTERN`` and ``TRAIN_DATA`` unused).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def main(
     dataset: str = "kodak",
     measure_only: bool = False,
 ) -> None:
-    for quality in [] if measure_only else qualities:
+    exported = [] if measure_only else qualities
+    for quality in exported:
         weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
         export_checkpoint(
             Path(runs.format(q=quality)) / "checkpoint.pt",
@@ -57,24 +59,23 @@ def main(
         )
         calibrate_weights(weights, data)
     zoo.manifest.cache_clear()
-    result = evaluate.evaluate(model, qualities, list_images(kodak))
+    manifest = zoo.PACKAGE_WEIGHTS / "manifest.json"
+    everything = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    shipped = everything.get(model, {})
+    measured = sorted({*qualities, *(int(q) for q in shipped)})
+    result = evaluate.evaluate(model, measured, list_images(kodak))
     yuv = spec(model).input_format != CodedFormat.RGB444
     out = ROOT / "results" / (f"{dataset}-yuv420" if yuv else dataset) / f"licodec-{model}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    manifest = zoo.PACKAGE_WEIGHTS / "manifest.json"
-    everything = json.loads(manifest.read_text()) if manifest.is_file() else {}
     entries = {}
     for index, quality in enumerate(result["meta"]["qualities"]):
-        if measure_only:
-            record = everything[model][str(quality)]
-        else:
-            record = json.loads(
-                manifest_path(
-                    zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
-                ).read_text()
-            )
+        if quality in exported:
+            weights = zoo.PACKAGE_WEIGHTS / zoo.weights_filename(model, quality)
+            record = json.loads(manifest_path(weights).read_text())
             record["training_history"] = note
+        else:
+            record = shipped[str(quality)]
         metrics = ("psnr-yuv", "psnr-y", "ms-ssim-y") if yuv else ("psnr-rgb", "ms-ssim-rgb")
         metrics += tuple(k for k in REALISM if k in result["results"])
         record[dataset] = {
