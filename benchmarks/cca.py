@@ -64,8 +64,8 @@ from licodec.models.cca import ENHANCE_UV, ENHANCE_Y
 MODEL = "cca-yuv420"
 TWIN = "cheng2020-anchor"
 QUALITIES = (1, 2, 3, 4)
-TWIN_QUALITIES = (1, 2, 3, 4, 5)
-"""The twin's curve keeps its q5, whose cca-yuv420 twin is trained but not shipped."""
+TWIN_QUALITIES = (1, 2, 3, 4)
+"""The twin's qualities: those cca-yuv420 ships, each trained the same way (q4 through stage C)."""
 ABLATIONS = {
     "noigu-A": "no IGU (the chroma branch never sees luma)",
     "bgu-A": "two-way guidance (BGU) instead of the IGU",

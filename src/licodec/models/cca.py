@@ -48,7 +48,9 @@
   starts as the identity). Two model-flag bits, :data:`ENHANCE_Y` and :data:`ENHANCE_UV`:
   the encoder sets each only where it lowers that component's squared error (by
   ``post_filter_min_gain_db``), luma first — chroma is guided by the luma the decoder will
-  output.
+  output. Trained on the synthesis' raw output, the ACEM runs on it unclamped in the codec
+  too, and the planes are clamped to [0, 1] once, after it: the shipped synthesis overshoots
+  on bright flat areas (a white sky at 1.17) and leaves the ACEM to pull them back.
 
 Training loss ``R + λ·255²·(w_Y·MSE_Y + w_U·MSE_U + w_V·MSE_V)`` with ``(w_Y, w_U, w_V) =
 (luma_weight, 1, 1) / (luma_weight + 2)``, ``[D]`` ``luma_weight = 6`` by default (PSNR-YUV's
