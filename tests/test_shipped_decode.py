@@ -21,7 +21,7 @@ from PIL import Image
 
 from licodec.app import codec, zoo
 from licodec.core.colour import CodedFormat
-from licodec.core.image import crop, pad_to_multiple
+from licodec.core.image import crop, pad_to_multiple, to_tensor
 from licodec.core.picture import Picture
 from licodec.core.yuv import picture_to_planes, planes_to_picture, rgb_to_yuv420
 from licodec.models import spec
@@ -50,12 +50,11 @@ def test_files_decode_about_as_well_as_the_forward_pass(name: str, quality: int)
     pixels = sky()
     height, width = pixels.shape[:2]
     if spec(name).input_format == CodedFormat.RGB444:
-        x = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+        x = to_tensor(pixels)
         with torch.no_grad():
             forward = model(pad_to_multiple(x, model.pad_multiple))["x_hat"]
         forward = crop(forward, height, width).clamp(0, 1)
-        decoded = np.asarray(codec.decode(codec.encode(pixels, model), model))
-        file = torch.from_numpy(decoded.copy()).permute(2, 0, 1)[None].float() / 255
+        file = to_tensor(np.asarray(codec.decode(codec.encode(pixels, model), model)))
         pairs = [(file, forward, x)]
     else:
         planes = rgb_to_yuv420(pixels)

@@ -79,26 +79,23 @@ stage_a() {  # MODEL NAME LAMBDA ARGS...: stage A, and for the two families A2 a
         --init-from "$RUNS/${name}2/checkpoint.pt"
 }
 stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's last stage A has exported
-    local q=$1 family=$2 init
+    local q=$1 family=$2 init model lambda_c lambda_b
+    local -a args_c args_b
+    if [ "$family" = cca ]; then
+        model=cca-yuv420 lambda_c=${CCA_LAMBDAS[$q]} lambda_b=${CCA_B_LAMBDAS[$q]}
+        args_c=("${CCA[@]}") args_b=("${CCA_B[@]}")
+    else
+        model=cheng2020-anchor lambda_c=${LAMBDAS[$q]} lambda_b=${LAMBDAS[$q]}
+        args_c=("${CHENG[@]}") args_b=("${CHENG[@]}")
+    fi
     until [ -e "$RUNS/$family-$START/done" ]; do sleep 30; done  # train touches it
     init=$RUNS/$family-$START/checkpoint.pt
     if [ "$STEPS_C" -gt 0 ] && [[ " $HIGH " == *" $q "* ]]; then  # stage C first
-        if [ "$family" = cca ]; then
-            train cca-yuv420 "$q" "cca-C$q" "$STEPS_C" 3e-4 "${CCA_LAMBDAS[$q]}" \
-                --init-from "$init" "${CCA[@]}" --seed 3 || return
-        else
-            train cheng2020-anchor "$q" "cheng-C$q" "$STEPS_C" 3e-4 "${LAMBDAS[$q]}" \
-                --init-from "$init" "${CHENG[@]}" --seed 3 || return
-        fi
+        train "$model" "$q" "$family-C$q" "$STEPS_C" 3e-4 "$lambda_c" \
+            --init-from "$init" "${args_c[@]}" --seed 3 || return
         init=$RUNS/$family-C$q/checkpoint.pt
     fi
-    if [ "$family" = cca ]; then
-        train cca-yuv420 "$q" "cca-q$q" "$STEPS_B" 1e-4 "${CCA_B_LAMBDAS[$q]}" \
-            --init-from "$init" "${CCA_B[@]}"
-    else
-        train cheng2020-anchor "$q" "cheng-q$q" "$STEPS_B" 1e-4 "${LAMBDAS[$q]}" \
-            --init-from "$init" "${CHENG[@]}"
-    fi
+    train "$model" "$q" "$family-q$q" "$STEPS_B" 1e-4 "$lambda_b" --init-from "$init" "${args_b[@]}"
 }
 # q4 goes to an ablation lane when there is one, else the twin's lane, which finishes first
 { stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca

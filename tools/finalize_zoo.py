@@ -62,7 +62,7 @@ def main(
     manifest = zoo.PACKAGE_WEIGHTS / "manifest.json"
     everything = json.loads(manifest.read_text()) if manifest.is_file() else {}
     shipped = everything.get(model, {})
-    measured = sorted({*qualities, *(int(q) for q in shipped)})
+    measured = sorted({*qualities, *zoo.shipped_qualities(model)})
     result = evaluate.evaluate(model, measured, list_images(kodak))
     yuv = spec(model).input_format != CodedFormat.RGB444
     out = ROOT / "results" / (f"{dataset}-yuv420" if yuv else dataset) / f"licodec-{model}.json"
