@@ -454,6 +454,38 @@ def test_sc_warm_started_from_gc_generates_gcs_picture(tmp_path) -> None:
         load_weights(tiny("gan-gc", quality=3), path, partial=True)  # 8 latent channels
 
 
+def test_sc_trained_on_gcs_frozen_encoder_codes_gcs_latent(tmp_path) -> None:
+    """``init_only`` takes GC's encoder alone (the generator keeps its own start) and, frozen,
+    the SC run's encoder is still GC's after training: where SC keeps a block, its latent is
+    GC's."""
+    gc = tiny("gan-gc")
+    with torch.no_grad():
+        for tensor in gc.parameters():
+            tensor.add_(0.1 * torch.randn_like(tensor))  # a GC unlike SC's fresh start
+    path = tmp_path / "gc.safetensors"
+    export_weights(gc, path, {"model_config": gc.config})
+    load_weights(gc, path)  # fp16-rounded, as SC will read it
+    started = load_weights(tiny("gan-sc"), path, partial=True, only=("g_a",)).state_dict()
+    for name, tensor in tiny("gan-sc").state_dict().items():
+        source = gc.state_dict() if name.startswith("g_a.") else None
+        assert torch.equal(tensor if source is None else source[name], started[name]), name
+    config = gan_config(tmp_path / "run", "gan-sc", CAMVID / "train", 1, init_from=path,
+                        init_partial=True, init_only=("g_a",), freeze=("g_a",))  # fmt: skip
+    config.quality = 2  # tiny()'s C = 4
+    result = train(config)
+    assert result.manifest["init_only"] == ["g_a"]
+    sc = load_weights(tiny("gan-sc"), result.weights)  # fp16 export, as GC's source was
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(gc.g_a(x), sc.g_a(x))
+    with pytest.raises(ModelError, match="share no tensor named g_x\\*"):
+        load_weights(tiny("gan-sc"), path, partial=True, only=("g_x",))
+    with pytest.raises(ModelError, match="partial"):
+        load_weights(tiny("gan-sc"), path, only=("g_a",))
+    with pytest.raises(ValueError, match="init_partial"):
+        gan_config(tmp_path, "gan-sc", CAMVID / "train", 1, init_only=("g_a",))
+
+
 def gan_config(tmp_path: Path, model: str, data: Path, steps: int, **extra) -> TrainConfig:
     return TrainConfig(
         model=model, quality=1, data=data, out=tmp_path, steps=steps, crop=64, batch_size=2,

@@ -135,7 +135,9 @@ def derived_state_keys(model: nn.Module) -> set[str]:
     return keys
 
 
-def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> nn.Module:
+def load_weights(
+    model: nn.Module, path: Path | str, partial: bool = False, only: tuple[str, ...] = ()
+) -> nn.Module:
     """Load a file written by :func:`export_weights` into ``model``; returns ``model``.
 
     With ``partial=True`` (a warm start of another model, e.g. a context model from a
@@ -149,7 +151,9 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
     leading input channels and the others start at zero (``[D]``: the new inputs start
     switched off, so the widened layer computes what the source's did; e.g. ``gan-sc``'s
     generator, which reads ``[ŵ, label features]``, from ``gan-gc``'s, which reads ``ŵ``).
-    The coding tables are then rebuilt from the loaded parameters.
+    The coding tables are then rebuilt from the loaded parameters. ``only`` (partial loads)
+    narrows the shared tensors to those whose names start with one of its prefixes (e.g.
+    ``("g_a",)``: another model's encoder, everything else as initialised).
 
     Float16 tensors are widened to the dtype of the model's own tensor; integer buffers
     (coding tables and the fixed-point path, which may differ in size from the model's) are
@@ -159,8 +163,11 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
     Raises:
         ModelError: unreadable file, weights of another model or quality (by the file's
             metadata, or by missing or unexpected keys or shapes), or tensors that do not
-            hash to the file's weights id.
+            hash to the file's weights id; ``only`` without ``partial``, or naming no shared
+            tensor.
     """
+    if only and not partial:
+        raise ModelError("only picks tensors of a partial load: pass partial=True")
     path = Path(path)
     info = read_metadata(path)
     names = (getattr(model, "name", None), getattr(model, "quality", None))
@@ -180,10 +187,18 @@ def load_weights(model: nn.Module, path: Path | str, partial: bool = False) -> n
         )
     stored = upgrade_state(model, stored)
     own = model.state_dict()
+    if only and not any(k.startswith(tuple(only)) and k in own for k in stored):
+        names_only = " or ".join(f"{prefix}*" for prefix in only)
+        raise ModelError(f"weights {path} share no tensor named {names_only} with this model")
     if partial:
         derived = derived_state_keys(model)
         stored = {
-            k: v for k, v in stored.items() if k in own and "_int." not in k and k not in derived
+            k: v
+            for k, v in stored.items()
+            if k in own
+            and "_int." not in k
+            and k not in derived
+            and (not only or k.startswith(tuple(only)))
         }
         stored = {k: _widened(v, own[k]) for k, v in stored.items()}
         stored.update({k: v for k, v in own.items() if k not in stored})

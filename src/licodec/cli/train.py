@@ -80,6 +80,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="take from --init-from only the tensors this model shares with it",
     )
     parser.add_argument(
+        "--init-only",
+        nargs="+",
+        default=[],
+        metavar="PREFIX",
+        help="with --init-partial: only tensors whose names start so, e.g. g_a",
+    )
+    parser.add_argument(
         "--calibration-crops",
         type=int,
         default=_DEFAULTS.calibration_crops,
@@ -124,6 +131,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     values["lr_drops"] = tuple(args.lr_drops)
     values["freeze"] = tuple(args.freeze)
+    values["init_only"] = tuple(args.init_only)
     values["model_args"] = dict(args.model_arg)
     values["objective_args"] = dict(args.objective_arg)
     return TrainConfig(**values)

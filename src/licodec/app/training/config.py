@@ -39,6 +39,8 @@ class TrainConfig:
             model to fine-tune; ignored when resuming from a checkpoint.
         init_partial: load from ``init_from`` only the tensors the model shares with it
             (a warm start of another model); the rest keeps its initialisation.
+        init_only: with ``init_partial``, only the shared tensors whose names start with one
+            of these prefixes (e.g. ``("g_a",)``: another model's encoder, the rest fresh).
         model_args: overrides of the registered model configuration (e.g. ``{"n": 64}``).
         calibration_crops: training crops (seeded by ``seed + 1``) on which the finished
             model's fixed-point path is calibrated before export.
@@ -73,6 +75,7 @@ class TrainConfig:
     resume: bool = False
     init_from: Path | None = None
     init_partial: bool = False
+    init_only: tuple[str, ...] = ()
     model_args: dict[str, Any] = field(default_factory=dict)
     calibration_crops: int = 200
     objective: str | None = None
@@ -84,6 +87,9 @@ class TrainConfig:
         self.init_from = Path(self.init_from) if self.init_from is not None else None
         self.lr_drops = tuple(self.lr_drops)
         self.freeze = tuple(self.freeze)
+        self.init_only = tuple(self.init_only)
+        if self.init_only and not self.init_partial:
+            raise ValueError("init_only picks tensors of a partial start: set init_partial")
         if self.metric not in ("mse", "ms-ssim"):
             raise ValueError(f"metric must be 'mse' or 'ms-ssim', got {self.metric!r}")
         if self.device not in ("cpu", "cuda"):

@@ -83,6 +83,7 @@ def training_manifest(
         ),
         "init_from": str(start) if start else None,
         "init_partial": config.init_partial,
+        "init_only": list(config.init_only) or None,
         "seed": config.seed,
         "torch": torch.__version__,
         "wall_time_s": round(wall_time_s, 1),

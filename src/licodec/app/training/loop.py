@@ -72,13 +72,17 @@ def train(config: TrainConfig) -> TrainResult:
             dist.destroy_process_group()
 
 
-def init_weights(model: CompressionModel, source: Path, partial: bool = False) -> None:
+def init_weights(
+    model: CompressionModel, source: Path, partial: bool = False, only: tuple[str, ...] = ()
+) -> None:
     """Load weights to start from: a ``.safetensors`` export (``partial``: only the tensors
-    the model shares with it, see :func:`~licodec.app.weights.load_weights`) or a training
-    checkpoint."""
+    the model shares with it, and of those only the ones named ``only*`` when given, see
+    :func:`~licodec.app.weights.load_weights`) or a training checkpoint."""
     if source.suffix == ".safetensors":
-        load_weights(model, source, partial=partial)
+        load_weights(model, source, partial=partial, only=only)
         return
+    if only:
+        raise ModelError(f"init_only needs a .safetensors export to start from, not {source}")
     try:
         state = torch.load(source, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"] if "model" in state else state)
@@ -142,7 +146,7 @@ class Trainer:
         self.model = build(config.model, config.quality, **config.model_args)
         state = self._load_checkpoint()
         if state is None and config.init_from is not None:
-            init_weights(self.model, config.init_from, config.init_partial)
+            init_weights(self.model, config.init_from, config.init_partial, config.init_only)
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
