@@ -19,7 +19,8 @@ pictures. ``sc`` writes ``results/gan/sc.json``: per keep-rule (everything; all 
 road and pavement; only the objects car, pedestrian, bicyclist, sign, pole, fence) the
 synthesised share of the latent, the bpp of the latent, label map, mask and whole file, and
 PSNR inside the kept blocks, beside GC at the same C on the same pixels (the shipped GC, and
-with ``--gc-twin`` GC trained as the shipped SC was: same start, data, steps and schedule).
+with ``--gc-twin`` GC trained as the shipped SC was: same start, data, steps and schedule),
+and GC's generator on GC's latent with SC's dropped blocks zeroed (``psnr_kept_gc_masked``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 from licodec.app import codec, zoo
@@ -39,6 +41,7 @@ from licodec.app.data import label_folder
 from licodec.app.realism import realism_metrics
 from licodec.core.bitstream import SectionTag, unpack
 from licodec.core.files import list_images
+from licodec.core.image import crop, to_pixels, to_tensor
 from licodec.core.labels import KeepRule, parse_classes, read_label_map
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.models import CompressionModel
@@ -173,6 +176,8 @@ def sc_part(
                 "psnr_kept_sc": psnr_uint8(pixels_kept, decoded[kept]),
                 **{f"psnr_kept_{name}": psnr_uint8(pixels_kept, other[kept])
                    for name, other in decoded_by.items()},
+                "psnr_kept_gc_masked": psnr_uint8(
+                    pixels_kept, gc_on_masked_latent(references["gc"], pixels, mask)[kept]),
             })  # fmt: skip
         print(path.name, flush=True)
     return {
@@ -182,6 +187,17 @@ def sc_part(
         **{f"{name}_q2_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
+
+
+def gc_on_masked_latent(gc: CompressionModel, pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """GC's generator on GC's own latent with the blocks an SC rule drops set to 0 (the latent
+    codec codes the masked latent losslessly, so this is what such a file decodes to): SC
+    without its selective training, the reference for how much that training buys."""
+    height, width = pixels.shape[:2]
+    with torch.no_grad():
+        y = gc.analyze(*gc.padded(gc.picture(to_tensor(pixels))))
+        _, w_hat = gc.latent_codec.compress(y, torch.from_numpy(mask)[None, None])
+        return to_pixels(crop(gc.generate(w_hat, None, None, None), height, width).clamp(0, 1))
 
 
 def kept_pixels(mask: np.ndarray, height: int, width: int) -> np.ndarray:

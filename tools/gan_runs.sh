@@ -17,7 +17,16 @@
 # The sc-q2 lane feeds the keep-mask to the generator (mask_input=1: the shipped gan-sc q2,
 # chosen on CamVid val, results/gan/sc-val-variants/, over the same lane without it and over
 # --objective-arg keep_all=0.5).
-# Usage: [STAGE=camvid] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# STAGE=gc-encoder (session 21): is SC's kept-area gap its encoder (it codes 22% less than
+# GC at the same C)? Two sc-q2 lanes (mask_input=1, the shipped recipe otherwise) on the
+# shipped gan-gc q2's encoder, frozen (--freeze g_a), so SC codes GC's very latent where it
+# keeps a block: sc-q2-gcenc with only the encoder taken (--init-only g_a; generator from
+# scratch), sc-q2-gcenc-gcgen with GC's generator too (widened, as sc-q2-gc). Neither ships:
+# on CamVid val (results/gan/sc-val-variants/) they keep 16.52 / 14.87 / 15.56 and 16.71 /
+# 15.18 / 15.51 dB (everything / 60% / 18% kept), inside the shipped recipe's seed spread and
+# 1.5-2.4 dB below GC (1.5 dB with everything kept, where both decode the very same latent):
+# the gap is the generator's, not the encoder's.
+# Usage: [STAGE=camvid|gc-encoder] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -38,6 +47,12 @@ if [ "${STAGE:-scratch}" = camvid ]; then
     GC_Q2=(--init-from "${GC_Q2:-src/licodec/weights/gan-gc-q2.safetensors}")
     (INIT=("${GC_Q2[@]}" --init-partial); train sc-q2-gc gan-sc 2 "$SHARED/camvid/train" warmup=0) &
     (INIT=("${GC_Q2[@]}"); train gc-q2-camvid gan-gc 2 "$SHARED/camvid/train" warmup=0) &
+elif [ "${STAGE:-scratch}" = gc-encoder ]; then
+    GC_Q2=(--init-from "${GC_Q2:-src/licodec/weights/gan-gc-q2.safetensors}" --init-partial)
+    FROZEN=(--model-arg mask_input=1 --freeze g_a)
+    (INIT=("${GC_Q2[@]}" --init-only g_a "${FROZEN[@]}")
+     train sc-q2-gcenc gan-sc 2 "$SHARED/camvid/train") &
+    (INIT=("${GC_Q2[@]}" "${FROZEN[@]}"); train sc-q2-gcenc-gcgen gan-sc 2 "$SHARED/camvid/train") &
 else
     train gc-q2 gan-gc 2 "$SHARED/train" &
     train gc-q1 gan-gc 1 "$SHARED/train" &
