@@ -5,8 +5,8 @@
 # (N = 64), trained with one recipe: stage A from scratch at q2's λ (1500 steps, lr 3e-4,
 # seed 0), stages A2 and A3 (below), then stage B, every quality fine-tuned 200 steps
 # (lr 1e-4) from its own family's last stage-A checkpoint, so both families have the same
-# steps at each quality (1500 + 1000 + 2000 + 200 = 4700 with the defaults, 5700 for the
-# qualities in HIGH, which go through stage C below); batch 8, 128²
+# steps at each quality (1500 + 1000 + 2000 + 1000 + 200 = 5700 with the defaults: every
+# quality in HIGH goes through stage C below, 4700 for the others); batch 8, 128²
 # crops, one thread per run. λ: cca-yuv420's registered ones for the twin, four times them
 # for cca-yuv420's stages A, A2 and A3, whose (Y + U + V)/3 distortion is then at the twin's RGB MSE scale
 # (BT.709 limited range: MSE_RGB ≈ 1.36·MSE_Y + 1.50·MSE_U + 1.17·MSE_V). The ablations at q2
@@ -27,7 +27,7 @@
 # times its own); the twin's stage B at its registered λ. cca's q5 is trained to see whether
 # the span widens and is not shipped (at 4700 steps, held-out: 30.17 dB at 0.362 bpp against
 # stage-B-only q4's 30.17 at 0.324; through stage C, +0.05 dB over q4 for 25% more bits).
-# Stage C (STEPS_C, default 1000; 0 skips it), for the qualities in HIGH (default "3 4"): a
+# Stage C (STEPS_C, default 1000; 0 skips it), for the qualities in HIGH (default "1 2 3 4"): a
 # branch from each family's last stage A at that quality's own stage-A λ (cca: four times the
 # registered one, luma_weight 1; the twin: the registered one), lr 3e-4 (same schedule shape),
 # seed 3; that quality's stage B then starts from the branch (1000 more steps there, the same
@@ -35,7 +35,11 @@
 # the held-out CamVid val frames once cca's decoder ran its ACEM as trained (on the unclamped
 # synthesis): cca's q4 30.17 -> 30.44 dB PSNR-YUV for 16% more bits (the twin's 30.36 -> 30.79
 # for 26% more), cca's q3 30.06 -> 30.29 for 6% more (the twin's 30.32 -> 30.69 for 14%).
-# Session 19 had judged the branch on the clamp-first decoder and left it out.
+# Session 19 had judged the branch on the clamp-first decoder and left it out. Since session
+# 21 for q1 and q2 too, where the branch's λ is stage A's own (q2) or a third of it (q1):
+# both axes improve in both families on the same frames (cca q2 29.75 @ 0.177 -> 29.94 @
+# 0.170 bpp, q1 28.93 @ 0.112 -> 29.07 @ 0.109; the twin's q2 30.16 @ 0.256 -> 30.47 @ 0.257,
+# q1 29.73 @ 0.187 -> 29.93 @ 0.171).
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -45,7 +49,7 @@ STEPS_B=${STEPS_B:-200}
 STEPS_A2=${STEPS_A2:-1000}
 STEPS_A3=${STEPS_A3:-2000}
 STEPS_C=${STEPS_C:-1000}
-HIGH=${HIGH:-"3 4"}
+HIGH=${HIGH:-"1 2 3 4"}
 START=A; [ "$STEPS_A2" -gt 0 ] && START=A2; [ "$STEPS_A3" -gt 0 ] && [ "$START" = A2 ] && START=A3
 ABLATIONS=${ABLATIONS:-1}
 LAMBDAS=(0 0.002 0.006 0.018 0.054 0.162)
