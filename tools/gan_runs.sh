@@ -14,8 +14,8 @@
 # PSNR than the shipped SC where most is kept, and the twin lost 1 dB against shipped GC.
 # gc-q2-camvid-scratch is SC's GC twin: gan-gc q2 with this recipe on SC's data (CamVid train,
 # from scratch; benchmarks/gan.py --gc-twin), so SC against GC compares the mode, not the data.
-# The sc-q2 lane feeds the keep-mask to the generator (mask_input=1: the shipped gan-sc q2,
-# chosen on CamVid val, results/gan/sc-val-variants/, over the same lane without it and over
+# The sc-q2 lane feeds the keep-mask to the generator (mask_input=1: gan-sc q2 as shipped
+# until session 21, chosen on CamVid val, results/gan/sc-val-variants/, over the same lane without it and over
 # --objective-arg keep_all=0.5).
 # STAGE=gc-encoder (session 21): is SC's kept-area gap its encoder (it codes 22% less than
 # GC at the same C)? Two sc-q2 lanes (mask_input=1, the shipped recipe otherwise) on the
@@ -25,7 +25,12 @@
 # on CamVid val (results/gan/sc-val-variants/) they keep 16.52 / 14.87 / 15.56 and 16.71 /
 # 15.18 / 15.51 dB (everything / 60% / 18% kept), inside the shipped recipe's seed spread and
 # 1.5-2.4 dB below GC (1.5 dB with everything kept, where both decode the very same latent):
-# the gap is the generator's, not the encoder's.
+# the gap is the generator's, not the encoder's. So two more lanes freeze most of GC's
+# generator too, on the same frozen encoder: sc-q2-gcbody trains only the generator's first
+# layer (widened to read [ŵ, m, F(s)]) and the label features; sc-q2-gctail also the residual
+# blocks (the upsampling tail frozen). On val they keep 17.94 / 17.13 / 16.19 and 18.10 /
+# 16.56 / 16.34 dB, 0.9-2.2 dB above the previous shipped SC; sc-q2-gcbody ships as gan-sc
+# q2 since session 21 (GC itself: 18.25 / 17.31 / 16.89).
 # Usage: [STAGE=camvid|gc-encoder] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -53,6 +58,12 @@ elif [ "${STAGE:-scratch}" = gc-encoder ]; then
     (INIT=("${GC_Q2[@]}" --init-only g_a "${FROZEN[@]}")
      train sc-q2-gcenc gan-sc 2 "$SHARED/camvid/train") &
     (INIT=("${GC_Q2[@]}" "${FROZEN[@]}"); train sc-q2-gcenc-gcgen gan-sc 2 "$SHARED/camvid/train") &
+    TAIL=(g_s.layers.7. g_s.layers.8. g_s.layers.9. g_s.layers.10. g_s.layers.12.)
+    BODY=(g_s.layers.1. g_s.layers.2. g_s.layers.3. g_s.layers.4. g_s.layers.5. g_s.layers.6.)
+    (INIT=("${GC_Q2[@]}" "${FROZEN[@]}" "${BODY[@]}" "${TAIL[@]}")
+     train sc-q2-gcbody gan-sc 2 "$SHARED/camvid/train") &
+    (INIT=("${GC_Q2[@]}" "${FROZEN[@]}" "${TAIL[@]}")
+     train sc-q2-gctail gan-sc 2 "$SHARED/camvid/train") &
 else
     train gc-q2 gan-gc 2 "$SHARED/train" &
     train gc-q1 gan-gc 1 "$SHARED/train" &

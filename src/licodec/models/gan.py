@@ -27,7 +27,7 @@
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
-``60, 120, 240, 480, 960``; ``[D]`` the shipped weights use ``width = 15`` and 6 residual
+``60, 120, 240, 480, 960``; ``[D]`` the shipped weights use ``width = 10`` and 6 residual
 blocks, what two CPU cores can train.
 """
 
