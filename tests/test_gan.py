@@ -21,7 +21,7 @@ from safetensors import safe_open
 from scipy import ndimage
 
 import licodec
-from licodec.app import codec
+from licodec.app import codec, zoo
 from licodec.app.evaluate import measure_image
 from licodec.app.lpips import Lpips
 from licodec.app.realism import niqe, realism_metrics
@@ -452,6 +452,26 @@ def test_sc_warm_started_from_gc_generates_gcs_picture(tmp_path) -> None:
     assert painted.abs().max() < 1e-5  # the same sums, in another order
     with pytest.raises(ModelError, match="shape"):
         load_weights(tiny("gan-gc", quality=3), path, partial=True)  # 8 latent channels
+
+
+def test_shipped_sc_files_carry_shipped_gcs_latent_where_everything_is_kept() -> None:
+    """The shipped gan-sc q2 trained on gan-gc q2's frozen encoder (README): a file that keeps
+    everything holds GC's latent sections byte for byte, and one that keeps the cars holds
+    fewer latent bytes. Reshipping one model without the other breaks this."""
+    pixels, labels, _ = camvid_pair()
+    gc, sc = zoo.load_model("gan-gc", 2), zoo.load_model("gan-sc", 2)
+    latent = (SectionTag.TABLES, SectionTag.LATENT)
+
+    def latent_sections(data: bytes) -> list[bytes]:
+        container = unpack(data)
+        return [s for s, t in zip(container.sections, container.tags, strict=True) if t in latent]
+
+    gc_file = latent_sections(codec.encode(pixels, gc))
+    everything = latent_sections(codec.encode(pixels, sc, side={"labels": labels}))
+    assert everything == gc_file
+    cars = KeepRule(classes=parse_classes("car", CAMVID_CLASSES))
+    kept = latent_sections(codec.encode(pixels, sc, side={"labels": labels, "keep": cars}))
+    assert 0 < sum(map(len, kept)) < sum(map(len, gc_file))
 
 
 def test_sc_trained_on_gcs_frozen_encoder_codes_gcs_latent(tmp_path) -> None:
