@@ -28,6 +28,7 @@ from licodec.app.realism import niqe, realism_metrics
 from licodec.app.training import TrainConfig, train
 from licodec.app.training.adversarial import feature_matching, pixel_weight
 from licodec.app.training.keep_masks import random_pixel_mask
+from licodec.app.training.loop import init_weights
 from licodec.app.weights import export_weights, load_weights
 from licodec.cli.main import main
 from licodec.components.entropy.adaptive_grid import decode_grid, encode_grid
@@ -504,6 +505,8 @@ def test_sc_trained_on_gcs_frozen_encoder_codes_gcs_latent(tmp_path) -> None:
         load_weights(tiny("gan-sc"), path, only=("g_a",))
     with pytest.raises(ValueError, match="init_partial"):
         gan_config(tmp_path, "gan-sc", CAMVID / "train", 1, init_only=("g_a",))
+    with pytest.raises(ModelError, match="needs a .safetensors export"):
+        init_weights(tiny("gan-sc"), config.out / "checkpoint.pt", True, ("g_a",))
 
 
 def gan_config(tmp_path: Path, model: str, data: Path, steps: int, **extra) -> TrainConfig:
