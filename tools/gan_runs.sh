@@ -30,7 +30,8 @@
 # layer (widened to read [ŵ, m, F(s)]) and the label features; sc-q2-gctail also the residual
 # blocks (the upsampling tail frozen). On val they keep 17.94 / 17.13 / 16.19 and 18.10 /
 # 16.56 / 16.34 dB, 0.9-2.2 dB above the previous shipped SC; sc-q2-gcbody ships as gan-sc
-# q2 since session 21 (GC itself: 18.25 / 17.31 / 16.89).
+# q2 since session 21 (GC itself: 18.25 / 17.31 / 16.89). The sc-q2-gcbody lane with
+# --objective-arg mse=30 (not a lane here) kept 17.75 / 16.97 / 16.54: even on average.
 # Usage: [STAGE=camvid|gc-encoder] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
