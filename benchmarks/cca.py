@@ -65,7 +65,7 @@ MODEL = "cca-yuv420"
 TWIN = "cheng2020-anchor"
 QUALITIES = (1, 2, 3, 4)
 TWIN_QUALITIES = (1, 2, 3, 4)
-"""The twin's qualities: those cca-yuv420 ships, trained the same way (q3, q4 via stage C)."""
+"""The twin's qualities: those cca-yuv420 ships, each trained the same way (stage C too)."""
 ABLATIONS = {
     "noigu-A": "no IGU (the chroma branch never sees luma)",
     "bgu-A": "two-way guidance (BGU) instead of the IGU",

@@ -152,6 +152,7 @@ def sc_part(
         labels = labels_of(path)
         h, w = labels.shape
         decoded_by = {}
+        gc_latent = gc_analysis(references["gc"], pixels)
         for name, model in references.items():
             data, decoded_by[name] = gan_file(model, pixels)
             reference_bpp[name].append(8 * len(data) / (h * w))
@@ -176,8 +177,8 @@ def sc_part(
                 "psnr_kept_sc": psnr_uint8(pixels_kept, decoded[kept]),
                 **{f"psnr_kept_{name}": psnr_uint8(pixels_kept, other[kept])
                    for name, other in decoded_by.items()},
-                "psnr_kept_gc_masked": psnr_uint8(
-                    pixels_kept, gc_on_masked_latent(references["gc"], pixels, mask)[kept]),
+                "psnr_kept_gc_masked": psnr_uint8(pixels_kept, gc_on_masked_latent(
+                    references["gc"], gc_latent, mask, h, w)[kept]),
             })  # fmt: skip
         print(path.name, flush=True)
     return {
@@ -189,13 +190,20 @@ def sc_part(
     }
 
 
-def gc_on_masked_latent(gc: CompressionModel, pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """GC's generator on GC's own latent with the blocks an SC rule drops set to 0 (the latent
-    codec codes the masked latent losslessly, so this is what such a file decodes to): SC
-    without its selective training, the reference for how much that training buys."""
-    height, width = pixels.shape[:2]
+def gc_analysis(gc: CompressionModel, pixels: np.ndarray) -> torch.Tensor:
+    """GC's unquantized latent ``y`` of one picture (padded as its files pad it)."""
     with torch.no_grad():
-        y = gc.analyze(*gc.padded(gc.picture(to_tensor(pixels))))
+        return gc.analyze(*gc.padded(gc.picture(to_tensor(pixels))))
+
+
+def gc_on_masked_latent(
+    gc: CompressionModel, y: torch.Tensor, mask: np.ndarray, height: int, width: int
+) -> np.ndarray:
+    """GC's generator on GC's own latent ``y`` (:func:`gc_analysis`) with the blocks an SC
+    rule drops set to 0 (the latent codec codes the masked latent losslessly, so this is what
+    such a file decodes to): SC without its selective training, the reference for how much
+    that training buys."""
+    with torch.no_grad():
         _, w_hat = gc.latent_codec.compress(y, torch.from_numpy(mask)[None, None])
         return to_pixels(crop(gc.generate(w_hat, None, None, None), height, width).clamp(0, 1))
 

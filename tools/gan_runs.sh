@@ -15,8 +15,8 @@
 # gc-q2-camvid-scratch is SC's GC twin: gan-gc q2 with this recipe on SC's data (CamVid train,
 # from scratch; benchmarks/gan.py --gc-twin), so SC against GC compares the mode, not the data.
 # The sc-q2 lane feeds the keep-mask to the generator (mask_input=1: gan-sc q2 as shipped
-# until session 21, chosen on CamVid val, results/gan/sc-val-variants/, over the same lane without it and over
-# --objective-arg keep_all=0.5).
+# until session 21, chosen on CamVid val, results/gan/sc-val-variants/, over the same lane
+# without it and over --objective-arg keep_all=0.5).
 # STAGE=gc-encoder (session 21): is SC's kept-area gap its encoder (it codes 22% less than
 # GC at the same C)? Two sc-q2 lanes (mask_input=1, the shipped recipe otherwise) on the
 # shipped gan-gc q2's encoder, frozen (--freeze g_a), so SC codes GC's very latent where it

@@ -187,9 +187,6 @@ def load_weights(
         )
     stored = upgrade_state(model, stored)
     own = model.state_dict()
-    if only and not any(k.startswith(tuple(only)) and k in own for k in stored):
-        names_only = " or ".join(f"{prefix}*" for prefix in only)
-        raise ModelError(f"weights {path} share no tensor named {names_only} with this model")
     if partial:
         derived = derived_state_keys(model)
         stored = {
@@ -200,6 +197,9 @@ def load_weights(
             and k not in derived
             and (not only or k.startswith(tuple(only)))
         }
+        if only and not stored:
+            names_only = " or ".join(f"{prefix}*" for prefix in only)
+            raise ModelError(f"weights {path} share no tensor named {names_only} with this model")
         stored = {k: _widened(v, own[k]) for k, v in stored.items()}
         stored.update({k: v for k, v in own.items() if k not in stored})
     missing = sorted(own.keys() - stored.keys() - optional_state_keys(model))
