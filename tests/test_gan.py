@@ -34,6 +34,7 @@ from licodec.cli.main import main
 from licodec.components.entropy.adaptive_grid import decode_grid, encode_grid
 from licodec.components.entropy.label_map import EDGE_RUN, decode_label_map, encode_label_map
 from licodec.components.latent.empirical import ADAPTIVE, EmpiricalTableLatentCodec
+from licodec.components.layers.generative import masked_instance_norm
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag, pack, unpack
 from licodec.core.image import to_pixels
@@ -453,6 +454,60 @@ def test_sc_warm_started_from_gc_generates_gcs_picture(tmp_path) -> None:
     assert painted.abs().max() < 1e-5  # the same sums, in another order
     with pytest.raises(ModelError, match="shape"):
         load_weights(tiny("gan-gc", quality=3), path, partial=True)  # 8 latent channels
+
+
+def test_gated_sc_on_gcs_networks_decodes_gcs_picture_where_everything_is_kept(
+    tmp_path,
+) -> None:
+    """With ``gated_input`` SC's generator is GC's as it is (the first layer is not widened):
+    a file that keeps everything decodes to GC's very pixels whatever the labels, and one
+    that keeps the cars paints the rest from the labels through the label head."""
+    gc = tiny("gan-gc")
+    path = tmp_path / "gc.safetensors"
+    export_weights(gc, path, {"model_config": gc.config})
+    load_weights(gc, path)  # the same fp16-rounded weights on both sides
+    sc = load_weights(tiny("gan-sc", gated_input=1), path, partial=True)
+    shared = {k: v for k, v in sc.state_dict().items() if k.startswith(("g_a.", "g_s."))}
+    assert shared.keys() == gc.state_dict().keys()
+    assert all(torch.equal(v, gc.state_dict()[k]) for k, v in shared.items())
+    pixels, labels, _ = camvid_pair()
+    gc_pixels = codec.decode_pixels(unpack(codec.encode(pixels, gc)), gc)
+    for classes in (labels, np.zeros_like(labels)):
+        sc_file = unpack(codec.encode(pixels, sc, side={"labels": classes}))
+        assert np.array_equal(codec.decode_pixels(sc_file, sc), gc_pixels)
+    cars = KeepRule(classes=parse_classes("car", CAMVID_CLASSES))
+    painted = [
+        codec.decode_pixels(unpack(codec.encode(pixels, sc, side={"labels": s, "keep": cars})), sc)
+        for s in (labels, np.where(labels == 8, 8, 3).astype(np.uint8))  # elsewhere all road
+    ]
+    assert not np.array_equal(painted[0], gc_pixels)
+    assert not np.array_equal(painted[0], painted[1])
+
+
+def test_masked_instance_norm_takes_its_statistics_over_the_kept_positions() -> None:
+    norm = torch.nn.InstanceNorm2d(3, affine=True)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 2)
+        norm.bias.uniform_(-1, 1)
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 6, 5)
+    keep = (torch.rand(2, 1, 6, 5) < 0.4).float()
+    keep[:, :, 0, 0] = 1
+    assert torch.allclose(masked_instance_norm(x, torch.ones_like(keep), norm), norm(x), atol=1e-5)
+    elsewhere = x + 10 * torch.randn_like(x) * (1 - keep)  # only dropped positions change
+    a, b = masked_instance_norm(x, keep, norm), masked_instance_norm(elsewhere, keep, norm)
+    assert torch.allclose(a * keep, b * keep, atol=1e-5)
+    assert not torch.allclose(a, norm(x), atol=1e-2)
+    assert torch.isfinite(masked_instance_norm(x, torch.zeros_like(keep), norm)).all()
+
+
+def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
+    with pytest.raises(ValueError, match="gated_input is for SC"):
+        GenerativeModel(channels=4, width=4, blocks=1, gated_input=True)
+    with pytest.raises(ValueError, match="drop mask_input"):
+        tiny(mask_input=1, gated_input=1)
+    with pytest.raises(ValueError, match="gated_input is 0 or 1"):
+        tiny(gated_input=2)
 
 
 def test_shipped_sc_files_carry_shipped_gcs_latent_where_everything_is_kept() -> None:

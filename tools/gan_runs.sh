@@ -32,7 +32,11 @@
 # 16.56 / 16.34 dB, 0.9-2.2 dB above the previous shipped SC; sc-q2-gcbody ships as gan-sc
 # q2 since session 21 (GC itself: 18.25 / 17.31 / 16.89). The sc-q2-gcbody lane with
 # --objective-arg mse=30 (not a lane here) kept 17.75 / 16.97 / 16.54: even on average.
-# Usage: [STAGE=camvid|gc-encoder] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# STAGE=gated (session 22): SC with the gated generator input (gated_input=1, models/gan.py):
+# GC's whole network as it is, frozen (--freeze g_a g_s), only the label head and the label
+# features train; sc-q2-gated at seeds 0 and 1 from the shipped gan-gc q2, sc-q1-gated from
+# gan-gc q1.
+# Usage: [STAGE=camvid|gc-encoder|gated] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -65,6 +69,15 @@ elif [ "${STAGE:-scratch}" = gc-encoder ]; then
      train sc-q2-gcbody gan-sc 2 "$SHARED/camvid/train") &
     (INIT=("${GC_Q2[@]}" "${FROZEN[@]}" "${TAIL[@]}")
      train sc-q2-gctail gan-sc 2 "$SHARED/camvid/train") &
+elif [ "${STAGE:-scratch}" = gated ]; then
+    GATED=(--init-partial --model-arg gated_input=1 --freeze g_a g_s)
+    GC=src/licodec/weights/gan-gc
+    (INIT=(--init-from "$GC-q2.safetensors" "${GATED[@]}")
+     train sc-q2-gated gan-sc 2 "$SHARED/camvid/train") &
+    (INIT=(--init-from "$GC-q2.safetensors" "${GATED[@]}" --seed 1)
+     train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
+    (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}")
+     train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
 else
     train gc-q2 gan-gc 2 "$SHARED/train" &
     train gc-q1 gan-gc 1 "$SHARED/train" &

@@ -24,6 +24,13 @@
   the mask itself as one more channel (``G([ŵ, m, F(s)])``): a dropped position is 0 in ``ŵ``,
   and so is a kept one coded at the centre 0 — the most frequent symbol — so without ``m``
   the generator cannot tell the regions it must reproduce from those it must invent.
+  ``[D]`` ``gated_input = 1`` instead gates the generator's first layer by the mask:
+  ``h = m·G₀(ŵ) + (1 − m)·L([m, F(s)])``, then the rest of ``G`` on ``h``. ``G₀`` is the
+  first layer of a GC generator (its instance norm's statistics over the kept positions
+  only, :meth:`~licodec.components.layers.generative.Generator.features`) and ``L`` a label
+  head of the same shape, so ``G`` can be GC's generator as it is: a kept position starts
+  from GC's features of its symbols, and a file that keeps everything decodes to GC's
+  picture of the same latent. Only ``L`` and ``F`` then need training.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
@@ -44,7 +51,7 @@ from torch.nn import functional as F
 
 from licodec.components.entropy.label_map import decode_label_map, encode_label_map
 from licodec.components.latent.empirical import EmpiricalTableLatentCodec
-from licodec.components.layers.generative import GenerativeEncoder, Generator
+from licodec.components.layers.generative import GenerativeEncoder, Generator, conv_block
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag
 from licodec.core.image import crop, pad_to_multiple
@@ -75,6 +82,8 @@ class GenerativeModel(CompressionModel):
         classes: label classes (SC; 0 for GC).
         centres: quantization centres ``L``.
         mask_input: SC only: the keep-mask is an input channel of ``G`` (module docstring).
+        gated_input: SC only: the keep-mask gates ``G``'s first layer between GC's and a
+            label head (module docstring); exclusive with ``mask_input``.
     """
 
     band_pixels = None  # instance norm: the transforms see the whole picture
@@ -90,19 +99,26 @@ class GenerativeModel(CompressionModel):
         classes: int = 0,
         centres: int = 5,
         mask_input: bool = False,
+        gated_input: bool = False,
     ) -> None:
         if noise and classes:
             raise ValueError("noise channels are for GC: a selective model synthesises from labels")
         if mask_input and not classes:
             raise ValueError("mask_input is for SC: a GC model has no keep-mask")
+        if gated_input and not classes:
+            raise ValueError("gated_input is for SC: a GC model has no keep-mask")
+        if gated_input and mask_input:
+            raise ValueError("gated_input already feeds the keep-mask to G: drop mask_input")
         widths = tuple(width * 2**i for i in range(5))
         latent_codec = EmpiricalTableLatentCodec(channels, FixedCentreQuantizer(centres))
         label_channels = 4 * width if classes else 0
         g_a = GenerativeEncoder(3, widths, channels)
-        g_s = Generator(channels + noise + int(mask_input) + label_channels, widths, blocks)
+        g_in = channels + noise + (0 if gated_input else int(mask_input) + label_channels)
+        g_s = Generator(g_in, widths, blocks)
         super().__init__(g_a, g_s, latent_codec, stride=STRIDE, pad_multiple=STRIDE)
         self.channels, self.noise, self.classes, self.centres = channels, noise, classes, centres
-        self.mask_input = mask_input
+        self.mask_input, self.gated_input = mask_input, gated_input
+        self.label_head = conv_block(1 + label_channels, widths[-1], 3) if gated_input else None
         self.label_features = (
             GenerativeEncoder(classes, widths, label_channels, picture=False) if classes else None
         )
@@ -148,7 +164,13 @@ class GenerativeModel(CompressionModel):
         self, w_hat: Tensor, labels: Tensor | None, noise: Tensor | None, mask: Tensor | None
     ) -> Tensor:
         """``G([ŵ, v, m, F(s)])``: the picture of latent ``ŵ`` (``N×C×h×w``); ``mask``
-        (``N×1×h×w`` bool, ``None``: keep everything) enters only with ``mask_input``."""
+        (``N×1×h×w`` bool, ``None``: keep everything) enters only with ``mask_input`` or
+        ``gated_input``."""
+        if self.gated_input:
+            features = self._label_features(labels, w_hat)
+            if mask is None or bool(mask.all()):  # GC's generator exactly
+                return nhwc(self.g_s, w_hat)
+            return nhwc(self._gated_generator, w_hat, features, mask.to(w_hat.dtype))
         inputs = [w_hat]
         if noise is not None:
             inputs.append(noise.to(w_hat.dtype))
@@ -156,10 +178,21 @@ class GenerativeModel(CompressionModel):
             keep = w_hat.new_ones(w_hat[:, :1].shape) if mask is None else mask.to(w_hat.dtype)
             inputs.append(keep)
         if self.label_features is not None:
-            if labels is None:
-                raise ModelError(f"{self.name} generates from a label map: pass labels")
-            inputs.append(nhwc(self.label_features, self.one_hot(labels)).to(w_hat.dtype))
+            inputs.append(self._label_features(labels, w_hat))
         return nhwc(self.g_s, torch.cat(inputs, dim=1))
+
+    def _label_features(self, labels: Tensor | None, w_hat: Tensor) -> Tensor:
+        """``F(s)``: ``N×4·width×h×w`` features of the one-hot label map."""
+        if labels is None:
+            raise ModelError(f"{self.name} generates from a label map: pass labels")
+        return nhwc(self.label_features, self.one_hot(labels)).to(w_hat.dtype)
+
+    def _gated_generator(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
+        """``G`` on ``h = m·G₀(ŵ) + (1 − m)·L([m, F(s)])`` (module docstring), ``keep`` the
+        ``N×1×h×w`` float mask ``m``."""
+        kept = self.g_s.features(w_hat, keep)
+        invented = self.label_head(torch.cat([keep, features], dim=1))
+        return self.g_s.synthesise(keep * kept + (1 - keep) * invented)
 
     def one_hot(self, labels: Tensor) -> Tensor:
         """``N×H×W`` class ids → ``N×classes×H×W`` float one-hot."""
@@ -317,10 +350,24 @@ def gan_gc(channels: int, width: int, blocks: int = 9, noise: int = 0) -> Genera
     objective="adversarial",
 )
 def gan_sc(
-    channels: int, width: int, blocks: int = 9, classes: int = 12, mask_input: int = 0
+    channels: int,
+    width: int,
+    blocks: int = 9,
+    classes: int = 12,
+    mask_input: int = 0,
+    gated_input: int = 0,
 ) -> GenerativeModel:
     """SC with ``C = channels`` over label maps of ``classes`` classes; ``mask_input = 1``
-    feeds the keep-mask to the generator (0, as the paper's and the first shipped weights)."""
-    if mask_input not in (0, 1):
-        raise ValueError(f"mask_input is 0 or 1, got {mask_input!r}")
-    return GenerativeModel(channels, width, blocks, classes=classes, mask_input=bool(mask_input))
+    feeds the keep-mask to the generator (0, as the paper's and the first shipped weights),
+    ``gated_input = 1`` gates its first layer by the mask (module docstring)."""
+    for name, value in (("mask_input", mask_input), ("gated_input", gated_input)):
+        if value not in (0, 1):
+            raise ValueError(f"{name} is 0 or 1, got {value!r}")
+    return GenerativeModel(
+        channels,
+        width,
+        blocks,
+        classes=classes,
+        mask_input=bool(mask_input),
+        gated_input=bool(gated_input),
+    )
