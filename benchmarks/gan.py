@@ -8,6 +8,7 @@ bytes of each GC file. Run from the repository root:
     python benchmarks/gan.py --part kodak    # Kodak (24 pictures)
     python benchmarks/gan.py --part camvid   # CamVid test (every 5th frame: 24)
     python benchmarks/gan.py --part sc       # SC against GC on CamVid test, by kept area
+                                             # (--quality 1: SC q1 against GC q1)
     python benchmarks/gan.py --part pictures # the PNGs of results/gan/
 
 ``kodak`` / ``camvid`` write ``results/gan/{part}.json``: per system the mean bpp (whole
@@ -15,12 +16,13 @@ file), the rate bound and real/bound ratio of GC, PSNR, MS-SSIM, BRISQUE, NIQE, 
 and SSIMULACRA 2 (:mod:`licodec.app.realism`). The HEVC twin of GC qQ is, per picture, the
 smallest QP whose file fits GC's bytes (QP 51 where none fits: then HEVC spends more bytes,
 and its mean bpp says so); WebP cannot go as low on these pictures and is left to the
-pictures. ``sc`` writes ``results/gan/sc.json``: per keep-rule (everything; all but sky,
-road and pavement; only the objects car, pedestrian, bicyclist, sign, pole, fence) the
-synthesised share of the latent, the bpp of the latent, label map, mask and whole file, and
-PSNR inside the kept blocks, beside GC at the same C on the same pixels (the shipped GC, and
-with ``--gc-twin`` GC trained as the shipped SC was: same start, data, steps and schedule),
-and GC's generator on GC's latent with SC's dropped blocks zeroed (``psnr_kept_gc_masked``).
+pictures. ``sc`` writes ``results/gan/sc.json`` (``sc-q1.json`` with ``--quality 1``): per
+keep-rule (everything; all but sky, road and pavement; only the objects car, pedestrian,
+bicyclist, sign, pole, fence) the synthesised share of the latent, the bpp of the latent,
+label map, mask and whole file, and PSNR inside the kept blocks, beside GC at the same C on
+the same pixels (the shipped GC, and with ``--gc-twin`` GC trained as the shipped SC was:
+same start, data, steps and schedule), and GC's generator on GC's latent with SC's dropped
+blocks zeroed (``psnr_kept_gc_masked``).
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ KEEP_RULES = {
 }
 
 
-def pictures(part: str, count: int, split: str = "test") -> list[Path]:
+def pictures(part: str, count: int, split: str = "test", sequence: str = "") -> list[Path]:
+    """``count`` pictures: Kodak's first, or CamVid ``split``'s frames (of one ``sequence``,
+    the file-name prefix, if given) evenly spaced."""
     if part == "kodak":
         return list_images(SHARED / "kodak")[:count]
-    frames = list_images(SHARED / "camvid" / split)
+    frames = [f for f in list_images(SHARED / "camvid" / split) if f.name.startswith(sequence)]
     return frames[:: max(1, len(frames) // count)][:count]
 
 
@@ -139,15 +143,20 @@ def rd_part(part: str, count: int, twin: Path | None) -> dict[str, Any]:
 
 
 def sc_part(
-    count: int, split: str, sc_weights: Path | None, gc_twin: Path | None
+    count: int,
+    split: str,
+    quality: int,
+    sc_weights: Path | None,
+    gc_twin: Path | None,
+    sequence: str = "",
 ) -> dict[str, Any]:
-    sc = zoo.load_model("gan-sc", 2, sc_weights)
-    references = {"gc": zoo.load_model("gan-gc", 2)}
+    sc = zoo.load_model("gan-sc", quality, sc_weights)
+    references = {"gc": zoo.load_model("gan-gc", quality)}
     if gc_twin is not None:
-        references["gc_twin"] = zoo.load_model("gan-gc", 2, gc_twin)
+        references["gc_twin"] = zoo.load_model("gan-gc", quality, gc_twin)
     rows: dict[str, list[dict[str, float]]] = {}
     reference_bpp: dict[str, list[float]] = {name: [] for name in references}
-    for path in pictures("camvid", count, split):
+    for path in pictures("camvid", count, split, sequence):
         pixels = load(path)
         labels = labels_of(path)
         h, w = labels.shape
@@ -182,10 +191,11 @@ def sc_part(
             })  # fmt: skip
         print(path.name, flush=True)
     return {
-        "dataset": f"camvid-{split}",
+        "dataset": f"camvid-{split}" + (f" ({sequence} only)" if sequence else ""),
         "pictures": count,
+        "quality": quality,
         "sc_weights": str(sc_weights or "shipped"),
-        **{f"{name}_q2_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
+        **{f"{name}_q{quality}_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
 
@@ -288,23 +298,26 @@ def main() -> None:
     parser.add_argument("--part", choices=("kodak", "camvid", "sc", "pictures"), required=True)
     parser.add_argument("--count", type=int, default=24, help="pictures per dataset")
     parser.add_argument("--twin", type=Path, help="weights of the MSE-only twin of gan-gc q2")
-    parser.add_argument(
-        "--gc-twin", type=Path, help="sc: weights of gan-gc q2 trained as gan-sc q2 was"
-    )
-    parser.add_argument("--sc-weights", type=Path, help="sc: gan-sc q2 weights (default: shipped)")
+    parser.add_argument("--gc-twin", type=Path, help="sc: weights of gan-gc trained as gan-sc was")
+    parser.add_argument("--quality", type=int, default=2, help="sc: the quality (C) of SC and GC")
+    parser.add_argument("--sc-weights", type=Path, help="sc: gan-sc weights (default: shipped)")
     parser.add_argument("--split", default="test", help="sc: CamVid split (val to choose weights)")
+    parser.add_argument("--sequence", default="", help="sc: only the frames of this sequence")
     parser.add_argument("--out", type=Path, default=Path("results/gan"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.part == "pictures":
         result: dict[str, Any] = pictures_part(args.out)
     elif args.part == "sc":
-        result = sc_part(args.count, args.split, args.sc_weights, args.gc_twin)
+        result = sc_part(
+            args.count, args.split, args.quality, args.sc_weights, args.gc_twin, args.sequence
+        )
     else:
         result = rd_part(args.part, args.count, args.twin)
     text = json.dumps(result, indent=2)
     if args.part != "pictures":
-        (args.out / f"{args.part}.json").write_text(text + "\n")
+        name = args.part if args.part != "sc" or args.quality == 2 else f"sc-q{args.quality}"
+        (args.out / f"{name}.json").write_text(text + "\n")
     print(text)
 
 

@@ -34,7 +34,6 @@ from licodec.cli.main import main
 from licodec.components.entropy.adaptive_grid import decode_grid, encode_grid
 from licodec.components.entropy.label_map import EDGE_RUN, decode_label_map, encode_label_map
 from licodec.components.latent.empirical import ADAPTIVE, EmpiricalTableLatentCodec
-from licodec.components.layers.generative import masked_instance_norm
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag, pack, unpack
 from licodec.core.image import to_pixels
@@ -484,21 +483,39 @@ def test_gated_sc_on_gcs_networks_decodes_gcs_picture_where_everything_is_kept(
     assert not np.array_equal(painted[0], painted[1])
 
 
-def test_masked_instance_norm_takes_its_statistics_over_the_kept_positions() -> None:
-    norm = torch.nn.InstanceNorm2d(3, affine=True)
+class _StandIn(torch.nn.Module):
+    """A label head that ignores its context and returns a fixed tensor."""
+
+    def __init__(self, value: torch.Tensor) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        return self.value
+
+
+def test_gated_label_head_stands_in_for_gcs_first_convolution_where_dropped() -> None:
+    """Kept blocks enter the first norm as GC's convolution of the file's latent, dropped
+    ones as the label head's output, and one instance norm spans both (so a kept area keeps
+    its level relative to the picture): with a head that returns GC's convolution of the
+    whole latent, the picture differs from GC's only through the kept blocks' borders."""
+    sc = tiny(gated_input=1)
+    torch.manual_seed(2)
+    w_hat = torch.randint(-2, 3, (1, 4, 4, 4)).float()
+    labels = torch.randint(0, 12, (1, 64, 64))
+    keep = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    keep[..., 1:3, :2] = True
+    pad, conv, norm, relu = sc.g_s.layers[0]
     with torch.no_grad():
-        norm.weight.uniform_(0.5, 2)
-        norm.bias.uniform_(-1, 1)
-    torch.manual_seed(0)
-    x = torch.randn(2, 3, 6, 5)
-    keep = (torch.rand(2, 1, 6, 5) < 0.4).float()
-    keep[:, :, 0, 0] = 1
-    assert torch.allclose(masked_instance_norm(x, torch.ones_like(keep), norm), norm(x), atol=1e-5)
-    elsewhere = x + 10 * torch.randn_like(x) * (1 - keep)  # only dropped positions change
-    a, b = masked_instance_norm(x, keep, norm), masked_instance_norm(elsewhere, keep, norm)
-    assert torch.allclose(a * keep, b * keep, atol=1e-5)
-    assert not torch.allclose(a, norm(x), atol=1e-2)
-    assert torch.isfinite(masked_instance_norm(x, torch.zeros_like(keep), norm)).all()
+        whole = conv(pad(w_hat))
+        sc.label_head = _StandIn(whole)
+        oracle = sc.generate(w_hat * keep, labels, None, keep)
+        mixed = torch.where(keep, conv(pad(w_hat * keep)), whole)
+        expected = (sc.g_s.layers[1:](relu(norm(mixed))).tanh() + 1) / 2
+        sc.label_head = _StandIn(torch.zeros_like(whole))
+        blank = sc.generate(w_hat * keep, labels, None, keep)
+    assert torch.allclose(oracle, expected, atol=1e-6)
+    assert not torch.allclose(blank, expected, atol=1e-2)
 
 
 def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
@@ -511,9 +528,10 @@ def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
 
 
 def test_shipped_sc_files_carry_shipped_gcs_latent_where_everything_is_kept() -> None:
-    """The shipped gan-sc q2 trained on gan-gc q2's frozen encoder (README): a file that keeps
-    everything holds GC's latent sections byte for byte, and one that keeps the cars holds
-    fewer latent bytes. Reshipping one model without the other breaks this."""
+    """The shipped gan-sc q2 runs gan-gc q2's frozen network behind its gated input (README):
+    a file that keeps everything holds GC's latent sections byte for byte and decodes to GC's
+    very pixels, and one that keeps the cars holds fewer latent bytes. Reshipping one model
+    without the other breaks this."""
     pixels, labels, _ = camvid_pair()
     gc, sc = zoo.load_model("gan-gc", 2), zoo.load_model("gan-sc", 2)
     latent = (SectionTag.TABLES, SectionTag.LATENT)
@@ -522,9 +540,12 @@ def test_shipped_sc_files_carry_shipped_gcs_latent_where_everything_is_kept() ->
         container = unpack(data)
         return [s for s, t in zip(container.sections, container.tags, strict=True) if t in latent]
 
-    gc_file = latent_sections(codec.encode(pixels, gc))
-    everything = latent_sections(codec.encode(pixels, sc, side={"labels": labels}))
-    assert everything == gc_file
+    gc_data = codec.encode(pixels, gc)
+    sc_data = codec.encode(pixels, sc, side={"labels": labels})
+    gc_file = latent_sections(gc_data)
+    assert latent_sections(sc_data) == gc_file
+    gc_pixels = codec.decode_pixels(codec.read(gc_data), gc)
+    assert np.array_equal(codec.decode_pixels(codec.read(sc_data), sc), gc_pixels)
     cars = KeepRule(classes=parse_classes("car", CAMVID_CLASSES))
     kept = latent_sections(codec.encode(pixels, sc, side={"labels": labels, "keep": cars}))
     assert 0 < sum(map(len, kept)) < sum(map(len, gc_file))

@@ -33,9 +33,15 @@
 # q2 since session 21 (GC itself: 18.25 / 17.31 / 16.89). The sc-q2-gcbody lane with
 # --objective-arg mse=30 (not a lane here) kept 17.75 / 16.97 / 16.54: even on average.
 # STAGE=gated (session 22): SC with the gated generator input (gated_input=1, models/gan.py):
-# GC's whole network as it is, frozen (--freeze g_a g_s), only the label head and the label
-# features train; sc-q2-gated at seeds 0 and 1 from the shipped gan-gc q2, sc-q1-gated from
-# gan-gc q1.
+# GC's whole network as it is, frozen (--freeze g_a g_s); only the label head (standing in for
+# GC's first convolution where a block is dropped) and the label features train. sc-q2-gated
+# at seeds 0 and 1 from the shipped gan-gc q2, sc-q1-gated from gan-gc q1. On CamVid val the
+# q2 lanes keep 18.25 / 17.01 / 16.17 and 18.25 / 17.24 / 16.44 dB (everything kept: GC's own
+# picture, by construction), and on 24 training frames of the dusk sequence 0001TP (which val
+# lacks) 19.53 / 18.78 / 18.16 and 19.53 / 18.70 / 18.79; sc-q2-gated-s1 ships as gan-sc q2
+# since session 22 (29 min beside one other run). A first form of the gate (instance-norm
+# statistics over the kept blocks alone, commit 340add0) kept 18.25 / 17.14 / 16.52 on val but
+# 13.87 dB on the dusk frames' objects: it normalised away the kept area's own level.
 # Usage: [STAGE=camvid|gc-encoder|gated] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1

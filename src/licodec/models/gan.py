@@ -24,13 +24,14 @@
   the mask itself as one more channel (``G([ŵ, m, F(s)])``): a dropped position is 0 in ``ŵ``,
   and so is a kept one coded at the centre 0 — the most frequent symbol — so without ``m``
   the generator cannot tell the regions it must reproduce from those it must invent.
-  ``[D]`` ``gated_input = 1`` instead gates the generator's first layer by the mask:
-  ``h = m·G₀(ŵ) + (1 − m)·L([m, F(s)])``, then the rest of ``G`` on ``h``. ``G₀`` is the
-  first layer of a GC generator (its instance norm's statistics over the kept positions
-  only, :meth:`~licodec.components.layers.generative.Generator.features`) and ``L`` a label
-  head of the same shape, so ``G`` can be GC's generator as it is: a kept position starts
-  from GC's features of its symbols, and a file that keeps everything decodes to GC's
-  picture of the same latent. Only ``L`` and ``F`` then need training.
+  ``[D]`` ``gated_input = 1`` instead runs a GC generator as it is and gates what enters
+  its first norm: ``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ])))``, ``c`` the GC
+  generator's first convolution and ``L`` a label head, a 3×3 convolution standing in for
+  ``c`` where the latent was dropped; ``μ`` is the mean of ``c(ŵ)`` over the kept positions,
+  broadcast, so ``L`` sees the kept area's overall look (a dusk scene is not invented as
+  day). One instance norm over both keeps the kept area's level relative to the picture, as
+  GC's does; a file that keeps everything decodes to GC's picture of the same latent. Only
+  ``L`` and ``F`` then need training.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
@@ -46,12 +47,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 from licodec.components.entropy.label_map import decode_label_map, encode_label_map
 from licodec.components.latent.empirical import EmpiricalTableLatentCodec
-from licodec.components.layers.generative import GenerativeEncoder, Generator, conv_block
+from licodec.components.layers.generative import GenerativeEncoder, Generator
 from licodec.components.quant.fixed_centres import FixedCentreQuantizer
 from licodec.core.bitstream import SectionTag
 from licodec.core.image import crop, pad_to_multiple
@@ -82,8 +83,8 @@ class GenerativeModel(CompressionModel):
         classes: label classes (SC; 0 for GC).
         centres: quantization centres ``L``.
         mask_input: SC only: the keep-mask is an input channel of ``G`` (module docstring).
-        gated_input: SC only: the keep-mask gates ``G``'s first layer between GC's and a
-            label head (module docstring); exclusive with ``mask_input``.
+        gated_input: SC only: the keep-mask gates ``G``'s first convolution between GC's and
+            a label head (module docstring); exclusive with ``mask_input``.
     """
 
     band_pixels = None  # instance norm: the transforms see the whole picture
@@ -118,7 +119,13 @@ class GenerativeModel(CompressionModel):
         super().__init__(g_a, g_s, latent_codec, stride=STRIDE, pad_multiple=STRIDE)
         self.channels, self.noise, self.classes, self.centres = channels, noise, classes, centres
         self.mask_input, self.gated_input = mask_input, gated_input
-        self.label_head = conv_block(1 + label_channels, widths[-1], 3) if gated_input else None
+        self.label_head = (
+            nn.Sequential(
+                nn.ReflectionPad2d(1), nn.Conv2d(1 + label_channels + widths[-1], widths[-1], 3)
+            )
+            if gated_input
+            else None
+        )
         self.label_features = (
             GenerativeEncoder(classes, widths, label_channels, picture=False) if classes else None
         )
@@ -188,11 +195,14 @@ class GenerativeModel(CompressionModel):
         return nhwc(self.label_features, self.one_hot(labels)).to(w_hat.dtype)
 
     def _gated_generator(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
-        """``G`` on ``h = m·G₀(ŵ) + (1 − m)·L([m, F(s)])`` (module docstring), ``keep`` the
-        ``N×1×h×w`` float mask ``m``."""
-        kept = self.g_s.features(w_hat, keep)
-        invented = self.label_head(torch.cat([keep, features], dim=1))
-        return self.g_s.synthesise(keep * kept + (1 - keep) * invented)
+        """``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ])))`` (module docstring),
+        ``keep`` the ``N×1×h×w`` float mask ``m``."""
+        coded = self.g_s.first_conv(w_hat)
+        kept = keep.sum((2, 3), keepdim=True).clamp_min(1)
+        kept_mean = (coded * keep).sum((2, 3), keepdim=True) / kept
+        context = torch.cat([keep, features, kept_mean.expand_as(coded)], dim=1)
+        invented = self.label_head(context)
+        return self.g_s.synthesise(self.g_s.first_norm(keep * coded + (1 - keep) * invented))
 
     def one_hot(self, labels: Tensor) -> Tensor:
         """``N×H×W`` class ids → ``N×classes×H×W`` float one-hot."""
@@ -359,7 +369,7 @@ def gan_sc(
 ) -> GenerativeModel:
     """SC with ``C = channels`` over label maps of ``classes`` classes; ``mask_input = 1``
     feeds the keep-mask to the generator (0, as the paper's and the first shipped weights),
-    ``gated_input = 1`` gates its first layer by the mask (module docstring)."""
+    ``gated_input = 1`` gates its first convolution by the mask (module docstring)."""
     for name, value in (("mask_input", mask_input), ("gated_input", gated_input)):
         if value not in (0, 1):
             raise ValueError(f"{name} is 0 or 1, got {value!r}")

@@ -8,7 +8,7 @@ normalisation and ReLU unless said otherwise. Pictures enter as ``2x − 1`` (``
 * :class:`GenerativeEncoder` — ``c7s1-w0, d w1 … d w4, c3s1-C``: ``B×I×H×W → B×C×H/16×W/16``
   (the last convolution has neither norm nor activation: the quantizer follows).
 * :class:`Generator` — ``c3s1-w4, 9×R w4, u w3 … u w0, c7s1-3`` then ``(tanh + 1)/2``:
-  ``B×C'×h×w → B×3×16h×16w`` in [0, 1]; its first layer (:meth:`Generator.features`) and the
+  ``B×C'×h×w → B×3×16h×16w`` in [0, 1]; its first convolution, the norm after it and the
   rest (:meth:`Generator.synthesise`) can run apart, for SC's gated input.
 * :class:`MultiScaleDiscriminator` — PatchGAN at 3 scales (the picture, and twice 2× average
   pooled): ``c4s2-w0`` (LeakyReLU 0.2, no norm), ``c4s2-w1``, ``c4s2-w2``, ``c4s1-w3`` (IN +
@@ -110,16 +110,16 @@ class Generator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(widths[0], 3, 7)]
         self.layers = nn.Sequential(*layers)
 
-    def features(self, w: Tensor, keep: Tensor | None = None) -> Tensor:
-        """The first layer, ``ReLU(IN(c3s1(w)))``: ``B×in_channels×h×w → B×w4×h×w``.
+    def first_conv(self, w: Tensor) -> Tensor:
+        """The first layer's convolution, before its norm: ``B×in_channels×h×w → B×w4×h×w``."""
+        pad, conv, _, _ = self.layers[0]
+        return conv(pad(w))
 
-        With ``keep`` (``B×1×h×w`` in {0, 1}) the instance norm's mean and variance are taken
-        over the kept positions only (:func:`masked_instance_norm`), so the features of a
-        kept position do not depend on how much of the picture was dropped around it."""
-        if keep is None:
-            return self.layers[0](w)
-        pad, conv, norm, relu = self.layers[0]
-        return relu(masked_instance_norm(conv(pad(w)), keep, norm))
+    def first_norm(self, h: Tensor) -> Tensor:
+        """The rest of the first layer, ``ReLU(IN(h))``, on a :meth:`first_conv` output (or a
+        stand-in for one, as SC's gated input gives it)."""
+        _, _, norm, relu = self.layers[0]
+        return relu(norm(h))
 
     def synthesise(self, h: Tensor) -> Tensor:
         """The residual blocks, upsampling and output layer on first-layer features ``h``:
@@ -127,20 +127,7 @@ class Generator(nn.Module):
         return (self.layers[1:](h).tanh() + 1) / 2
 
     def forward(self, w: Tensor) -> Tensor:
-        return self.synthesise(self.features(w))
-
-
-def masked_instance_norm(x: Tensor, keep: Tensor, norm: nn.InstanceNorm2d) -> Tensor:
-    """``norm`` (an affine instance norm) on ``x`` (``B×C×h×w``) with its statistics over the
-    positions where ``keep`` (``B×1×h×w`` in {0, 1}) is 1:
-    ``μ = Σ k·x / Σ k``, ``σ² = Σ k·(x − μ)² / Σ k`` (biased, as instance norm), then
-    ``γ·(x − μ)/√(σ² + ε) + β`` everywhere. A picture that keeps nothing gets ``μ`` = 0 and
-    ``σ²`` = 0 (no division by zero); equal to ``norm(x)`` where ``keep`` is all ones."""
-    count = keep.sum(dim=(2, 3), keepdim=True).clamp_min(1)
-    mean = (x * keep).sum(dim=(2, 3), keepdim=True) / count
-    var = ((x - mean).square() * keep).sum(dim=(2, 3), keepdim=True) / count
-    y = (x - mean) * torch.rsqrt(var + norm.eps)
-    return y * norm.weight[:, None, None] + norm.bias[:, None, None]
+        return self.synthesise(self.first_norm(self.first_conv(w)))
 
 
 class PatchDiscriminator(nn.Module):
