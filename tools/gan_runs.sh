@@ -35,7 +35,7 @@
 # STAGE=gated (session 22): SC with the gated generator input (gated_input=1, models/gan.py):
 # GC's whole network as it is, frozen (--freeze g_a g_s); only the label head (standing in for
 # GC's first convolution where a block is dropped) and the label features train. sc-q2-gated
-# at seeds 0 and 1 from the shipped gan-gc q2, sc-q1-gated from gan-gc q1. On CamVid val the
+# at seeds 0 and 1 from the shipped gan-gc q2, sc-q1-gated (seed 1) from gan-gc q1. On val the
 # q2 lanes keep 18.25 / 17.01 / 16.17 and 18.25 / 17.24 / 16.44 dB (everything kept: GC's own
 # picture, by construction), and on 24 training frames of the dusk sequence 0001TP (which val
 # lacks) 19.53 / 18.78 / 18.16 and 19.53 / 18.70 / 18.79; sc-q2-gated-s1 ships as gan-sc q2
@@ -82,7 +82,7 @@ elif [ "${STAGE:-scratch}" = gated ]; then
      train sc-q2-gated gan-sc 2 "$SHARED/camvid/train") &
     (INIT=(--init-from "$GC-q2.safetensors" "${GATED[@]}" --seed 1)
      train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
-    (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}")
+    (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}" --seed 1)
      train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
 else
     train gc-q2 gan-gc 2 "$SHARED/train" &
