@@ -24,14 +24,15 @@
   the mask itself as one more channel (``G([ŵ, m, F(s)])``): a dropped position is 0 in ``ŵ``,
   and so is a kept one coded at the centre 0 — the most frequent symbol — so without ``m``
   the generator cannot tell the regions it must reproduce from those it must invent.
-  ``[D]`` ``gated_input = 1`` instead runs a GC generator as it is and gates what enters
-  its first norm: ``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ])))``, ``c`` the GC
-  generator's first convolution and ``L`` a label head, a 3×3 convolution standing in for
-  ``c`` where the latent was dropped; ``μ`` is the mean of ``c(ŵ)`` over the kept positions,
-  broadcast, so ``L`` sees the kept area's overall look (a dusk scene is not invented as
-  day). One instance norm over both keeps the kept area's level relative to the picture, as
-  GC's does; a file that keeps everything decodes to GC's picture of the same latent. Only
-  ``L`` and ``F`` then need training.
+  ``[D]`` ``gated_input = 1`` (the shipped ``gan-sc`` weights) instead runs a GC generator
+  as it is and gates what enters its first norm: ``G`` on
+  ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ])))``, ``c`` the GC generator's first
+  convolution and ``L`` a label head, a 3×3 convolution standing in for ``c`` where the
+  latent was dropped; ``μ`` is the mean of ``c(ŵ)`` over the kept positions, broadcast, so
+  ``L`` sees the kept area's overall look (a dusk scene is not invented as day). One
+  instance norm over both keeps the kept area's level relative to the picture, as GC's
+  does; a file that keeps everything decodes to GC's picture of the same latent. Only ``L``
+  and ``F`` then need training.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
