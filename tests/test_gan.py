@@ -527,13 +527,14 @@ def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
         tiny(gated_input=2)
 
 
-def test_shipped_sc_files_carry_shipped_gcs_latent_where_everything_is_kept() -> None:
-    """The shipped gan-sc q2 runs gan-gc q2's frozen network behind its gated input (README):
+@pytest.mark.parametrize("quality", [1, 2])
+def test_shipped_sc_files_carry_shipped_gcs_latent_where_everything_is_kept(quality) -> None:
+    """Each shipped gan-sc runs the shipped gan-gc's frozen network behind its gated input:
     a file that keeps everything holds GC's latent sections byte for byte and decodes to GC's
     very pixels, and one that keeps the cars holds fewer latent bytes. Reshipping one model
     without the other breaks this."""
     pixels, labels, _ = camvid_pair()
-    gc, sc = zoo.load_model("gan-gc", 2), zoo.load_model("gan-sc", 2)
+    gc, sc = zoo.load_model("gan-gc", quality), zoo.load_model("gan-sc", quality)
     latent = (SectionTag.TABLES, SectionTag.LATENT)
 
     def latent_sections(data: bytes) -> list[bytes]:
