@@ -525,6 +525,8 @@ def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
         tiny(mask_input=1, gated_input=1)
     with pytest.raises(ValueError, match="gated_input is 0 or 1"):
         tiny(gated_input=2)
+    with pytest.raises(ModelError, match="pass labels"):  # even where everything is kept
+        tiny(gated_input=1).generate(torch.zeros(1, 4, 2, 2), None, None, None)
 
 
 @pytest.mark.parametrize("quality", [1, 2])

@@ -175,9 +175,10 @@ class GenerativeModel(CompressionModel):
         (``N×1×h×w`` bool, ``None``: keep everything) enters only with ``mask_input`` or
         ``gated_input``."""
         if self.gated_input:
-            features = self._label_features(labels, w_hat)
-            if mask is None or bool(mask.all()):  # GC's generator exactly
+            labels = self._required(labels)
+            if mask is None or bool(mask.all()):  # GC's generator exactly; F(s) is not read
                 return nhwc(self.g_s, w_hat)
+            features = self._label_features(labels, w_hat)
             return nhwc(self._gated_generator, w_hat, features, mask.to(w_hat.dtype))
         inputs = [w_hat]
         if noise is not None:
@@ -189,11 +190,15 @@ class GenerativeModel(CompressionModel):
             inputs.append(self._label_features(labels, w_hat))
         return nhwc(self.g_s, torch.cat(inputs, dim=1))
 
-    def _label_features(self, labels: Tensor | None, w_hat: Tensor) -> Tensor:
-        """``F(s)``: ``N×4·width×h×w`` features of the one-hot label map."""
+    def _required(self, labels: Tensor | None) -> Tensor:
+        """``labels``, or a :class:`ModelError`: SC always generates from a label map."""
         if labels is None:
             raise ModelError(f"{self.name} generates from a label map: pass labels")
-        return nhwc(self.label_features, self.one_hot(labels)).to(w_hat.dtype)
+        return labels
+
+    def _label_features(self, labels: Tensor | None, w_hat: Tensor) -> Tensor:
+        """``F(s)``: ``N×4·width×h×w`` features of the one-hot label map."""
+        return nhwc(self.label_features, self.one_hot(self._required(labels))).to(w_hat.dtype)
 
     def _gated_generator(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
         """``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ])))`` (module docstring),
