@@ -5,9 +5,10 @@ Why shipped qualities do not reach 1 bpp on Kodak (issue 14): a larger λ, or a 
 quantization step at the same λ, only pays if the synthesis turns a finer latent into a
 better picture. This decodes ``g_s(ŷ)`` (with the ACEM on, as in training) for
 ``ŷ = round(y)``, ``round(2y)/2`` and ``y`` itself and prints the mean PSNR-YUV on Kodak as
-4:2:0; the unquantized column is the ceiling of the trained transforms at any rate. The
-rounded column rounds ``y`` itself, not its distance to the context model's mean as the files
-do, so it sits a little off the coded files' PSNR (``results/kodak-yuv420``); no rates are
+4:2:0, scored as a decoded file is (8-bit samples, :func:`licodec.core.metrics.yuv_metrics`);
+the unquantized column is the ceiling of the trained transforms at any rate. The rounded
+column rounds ``y`` itself, not its distance to the context model's mean as the files do, so
+it can sit a little off the coded files' PSNR (``results/kodak-yuv420``); no rates are
 estimated here. The twin codes the planes' RGB conversion and is scored after converting back
 (BT.709, as ``licodec eval --yuv420``). Run from the repository root:
 
@@ -28,8 +29,18 @@ import torch
 from torch import Tensor
 
 from licodec.app import zoo
+from licodec.core.colour import CodedFormat
 from licodec.core.files import list_images
-from licodec.core.yuv import load_yuv420, planes_to_picture, rgb_to_yuv420_batch, yuv420_to_rgb
+from licodec.core.metrics import yuv_metrics
+from licodec.core.picture import Picture
+from licodec.core.yuv import (
+    YuvPlanes,
+    load_yuv420,
+    picture_to_planes,
+    planes_to_picture,
+    rgb_to_yuv420_batch,
+    yuv420_to_rgb,
+)
 from licodec.models.base import CompressionModel
 
 STEPS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -40,24 +51,15 @@ STEPS: dict[str, Callable[[Tensor], Tensor]] = {
 """The latents decoded: name → ``ŷ`` of ``y``."""
 
 
-def psnr_yuv(luma: Tensor, chroma: Tensor, y: Tensor, uv: Tensor) -> float:
-    """``(6·PSNR-Y + PSNR-U + PSNR-V)/8`` of decoded planes (clamped to [0, 1]) against the
-    originals, all ``1×c×h×w`` in [0, 1]."""
-
-    def psnr(a: Tensor, b: Tensor) -> float:
-        return float(10 * torch.log10(1 / (a.clamp(0, 1) - b).square().mean()))
-
-    return (6 * psnr(luma, y) + psnr(chroma[:, :1], uv[:, :1]) + psnr(chroma[:, 1:], uv[:, 1:])) / 8
-
-
-def planes(path: Path) -> tuple[Tensor, Tensor, Tensor]:
-    """``(Y, UV, RGB)``: one picture as 4:2:0 planes (``1×1×H×W``, ``1×2×H/2×W/2``) and their
-    RGB conversion (``1×3×H×W``), cropped to multiples of 64, in [0, 1]."""
+def planes(path: Path) -> tuple[YuvPlanes, Tensor, Tensor, Tensor]:
+    """One picture as 4:2:0 samples, as model planes (``1×1×H×W``, ``1×2×H/2×W/2``) and as
+    their RGB conversion (``1×3×H×W``), all cropped to multiples of 64, in [0, 1]."""
     yuv = load_yuv420(path)
+    h, w = yuv.height // 64 * 64, yuv.width // 64 * 64
+    yuv = YuvPlanes(yuv.y[:h, :w], yuv.u[: h // 2, : w // 2], yuv.v[: h // 2, : w // 2])
     y, uv = planes_to_picture(yuv).planes
     rgb = torch.from_numpy(yuv420_to_rgb(yuv).copy()).permute(2, 0, 1)[None].float() / 255
-    h, w = y.shape[2] // 64 * 64, y.shape[3] // 64 * 64
-    return y[..., :h, :w], uv[..., : h // 2, : w // 2], rgb[..., :h, :w]
+    return yuv, y, uv, rgb
 
 
 @torch.no_grad()
@@ -65,14 +67,15 @@ def headroom(model: CompressionModel, images: list[Path], yuv_model: bool) -> di
     """Mean PSNR-YUV over ``images`` of each :data:`STEPS` latent."""
     scores: dict[str, list[float]] = {name: [] for name in STEPS}
     for path in images:
-        y, uv, rgb = planes(path)
+        reference, y, uv, rgb = planes(path)
         latent = (model.analyze(y, uv) if yuv_model else model.analyze(rgb)).float()
         for name, step in STEPS.items():
             if yuv_model:
-                luma, chroma = model.reconstruct(step(latent))
+                decoded = model.reconstruct(step(latent))
             else:
-                luma, chroma = rgb_to_yuv420_batch(model.synthesize(step(latent)).clamp(0, 1))
-            scores[name].append(psnr_yuv(luma, chroma, y, uv))
+                decoded = rgb_to_yuv420_batch(model.synthesize(step(latent)).clamp(0, 1))
+            samples = picture_to_planes(Picture(decoded, CodedFormat.YUV420))
+            scores[name].append(yuv_metrics(reference, samples)["psnr-yuv"])
     return {name: round(float(np.mean(v)), 3) for name, v in scores.items()}
 
 
