@@ -518,6 +518,47 @@ def test_gated_label_head_stands_in_for_gcs_first_convolution_where_dropped() ->
     assert not torch.allclose(blank, expected, atol=1e-2)
 
 
+class _Recorder(torch.nn.Module):
+    """A label head that keeps its context and returns zeros of the first layer's width."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width, self.context = width, torch.empty(0)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        self.context = context
+        return context.new_zeros(context.shape[0], self.width, *context.shape[2:])
+
+
+@pytest.mark.parametrize("context_head", [0, 1])
+def test_context_head_reads_the_kept_blocks_features(context_head) -> None:
+    """The gated label head reads ``[m, F(s), μ]``; with ``context_head`` also GC's first
+    convolution of the latent where it is kept and 0 where dropped, through three
+    convolutions (a 7×7-block view), so it can continue a kept area into its surroundings."""
+    sc = tiny(gated_input=1, context_head=context_head)
+    convs = [m for m in sc.label_head.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == (3 if context_head else 1)
+    top = sc.g_s.layers[0][1].out_channels
+    torch.manual_seed(3)
+    w_hat = torch.randint(-2, 3, (1, 4, 4, 4)).float()
+    keep = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    keep[..., :2, 1:3] = True
+    recorder = _Recorder(top)
+    sc.label_head = recorder
+    with torch.no_grad():
+        sc.generate(w_hat * keep, torch.randint(0, 12, (1, 64, 64)), None, keep)
+        coded = sc.g_s.first_conv(w_hat * keep)
+    label_channels = sc.label_features.layers[-1].out_channels
+    assert recorder.context.shape[1] == 1 + label_channels + top * (1 + context_head)
+    assert torch.equal(recorder.context[:, :1], keep.float())
+    if context_head:
+        kept_features = recorder.context[:, -top:]
+        assert torch.allclose(kept_features, keep * coded, atol=1e-6)  # channels-last order
+        assert (
+            not kept_features[(~keep).expand_as(coded)].any() and coded[keep.expand_as(coded)].any()
+        )
+
+
 def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
     with pytest.raises(ValueError, match="gated_input is for SC"):
         GenerativeModel(channels=4, width=4, blocks=1, gated_input=True)
@@ -525,6 +566,8 @@ def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
         tiny(mask_input=1, gated_input=1)
     with pytest.raises(ValueError, match="gated_input is 0 or 1"):
         tiny(gated_input=2)
+    with pytest.raises(ValueError, match="context_head is the gated input's label head"):
+        tiny(context_head=1)
     with pytest.raises(ModelError, match="pass labels"):  # even where everything is kept
         tiny(gated_input=1).generate(torch.zeros(1, 4, 2, 2), None, None, None)
 

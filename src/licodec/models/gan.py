@@ -32,7 +32,11 @@
   ``L`` sees the kept area's overall look (a dusk scene is not invented as day). One
   instance norm over both keeps the kept area's level relative to the picture, as GC's
   does; a file that keeps everything decodes to GC's picture of the same latent. Only ``L``
-  and ``F`` then need training.
+  and ``F`` then need training. ``[D]`` ``context_head = 1`` (with ``gated_input``) makes
+  ``L`` read the kept blocks' features too, ``L([m, F(s), μ, m·c(ŵ)])``, through three 3×3
+  convolutions with ReLUs between (a 7×7-block view): next to a kept block it can continue
+  what the file coded there — GC's generator spreads its input over many blocks, so the
+  context invented around a small kept object shapes the object's own pixels.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
@@ -86,6 +90,8 @@ class GenerativeModel(CompressionModel):
         mask_input: SC only: the keep-mask is an input channel of ``G`` (module docstring).
         gated_input: SC only: the keep-mask gates ``G``'s first convolution between GC's and
             a label head (module docstring); exclusive with ``mask_input``.
+        context_head: with ``gated_input``: the label head also reads the kept blocks'
+            features and is three convolutions deep (module docstring).
     """
 
     band_pixels = None  # instance norm: the transforms see the whole picture
@@ -102,6 +108,7 @@ class GenerativeModel(CompressionModel):
         centres: int = 5,
         mask_input: bool = False,
         gated_input: bool = False,
+        context_head: bool = False,
     ) -> None:
         if noise and classes:
             raise ValueError("noise channels are for GC: a selective model synthesises from labels")
@@ -111,6 +118,8 @@ class GenerativeModel(CompressionModel):
             raise ValueError("gated_input is for SC: a GC model has no keep-mask")
         if gated_input and mask_input:
             raise ValueError("gated_input already feeds the keep-mask to G: drop mask_input")
+        if context_head and not gated_input:
+            raise ValueError("context_head is the gated input's label head: set gated_input")
         widths = tuple(width * 2**i for i in range(5))
         latent_codec = EmpiricalTableLatentCodec(channels, FixedCentreQuantizer(centres))
         label_channels = 4 * width if classes else 0
@@ -120,9 +129,10 @@ class GenerativeModel(CompressionModel):
         super().__init__(g_a, g_s, latent_codec, stride=STRIDE, pad_multiple=STRIDE)
         self.channels, self.noise, self.classes, self.centres = channels, noise, classes, centres
         self.mask_input, self.gated_input = mask_input, gated_input
+        self.context_head = context_head
         self.label_head = (
-            nn.Sequential(
-                nn.ReflectionPad2d(1), nn.Conv2d(1 + label_channels + widths[-1], widths[-1], 3)
+            _label_head(
+                1 + label_channels + widths[-1] * (1 + context_head), widths[-1], context_head
             )
             if gated_input
             else None
@@ -201,13 +211,15 @@ class GenerativeModel(CompressionModel):
         return nhwc(self.label_features, self.one_hot(self._required(labels))).to(w_hat.dtype)
 
     def _gated_generator(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
-        """``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ])))`` (module docstring),
-        ``keep`` the ``N×1×h×w`` float mask ``m``."""
+        """``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ(, m·c(ŵ))])))`` (module
+        docstring), ``keep`` the ``N×1×h×w`` float mask ``m``."""
         coded = self.g_s.first_conv(w_hat)
         kept = keep.sum((2, 3), keepdim=True).clamp_min(1)
         kept_mean = (coded * keep).sum((2, 3), keepdim=True) / kept
-        context = torch.cat([keep, features, kept_mean.expand_as(coded)], dim=1)
-        invented = self.label_head(context)
+        context = [keep, features, kept_mean.expand_as(coded)]
+        if self.context_head:
+            context.append(keep * coded)
+        invented = self.label_head(torch.cat(context, dim=1))
         return self.g_s.synthesise(self.g_s.first_norm(keep * coded + (1 - keep) * invented))
 
     def one_hot(self, labels: Tensor) -> Tensor:
@@ -336,6 +348,20 @@ def rate_bound_of(model: str, quality: int) -> float | None:
     return GAN_CHANNELS[quality - 1] * math.log2(5) / STRIDE**2
 
 
+def _label_head(in_channels: int, out_channels: int, deep: bool) -> nn.Sequential:
+    """The gated input's ``L``: one reflection-padded 3×3 convolution, or (``deep``, the
+    context head) three, ``out_channels`` wide, with ReLUs between."""
+    layers: list[nn.Module] = []
+    for i in range(3 if deep else 1):
+        if i:
+            layers.append(nn.ReLU(inplace=True))
+        layers += [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3),
+        ]
+    return nn.Sequential(*layers)
+
+
 def _mask_tensor(mask: np.ndarray) -> Tensor:
     """``h×w`` bool → ``1×1×h×w`` bool tensor."""
     return torch.from_numpy(np.ascontiguousarray(mask))[None, None]
@@ -372,11 +398,14 @@ def gan_sc(
     classes: int = 12,
     mask_input: int = 0,
     gated_input: int = 0,
+    context_head: int = 0,
 ) -> GenerativeModel:
     """SC with ``C = channels`` over label maps of ``classes`` classes; ``mask_input = 1``
     feeds the keep-mask to the generator (0, as the paper's and the first shipped weights),
-    ``gated_input = 1`` gates its first convolution by the mask (module docstring)."""
-    for name, value in (("mask_input", mask_input), ("gated_input", gated_input)):
+    ``gated_input = 1`` gates its first convolution by the mask and ``context_head = 1``
+    lets the gate's label head read the kept features (module docstring)."""
+    options = {"mask_input": mask_input, "gated_input": gated_input, "context_head": context_head}
+    for name, value in options.items():
         if value not in (0, 1):
             raise ValueError(f"{name} is 0 or 1, got {value!r}")
     return GenerativeModel(
@@ -386,4 +415,5 @@ def gan_sc(
         classes=classes,
         mask_input=bool(mask_input),
         gated_input=bool(gated_input),
+        context_head=bool(context_head),
     )
