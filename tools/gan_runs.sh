@@ -43,8 +43,9 @@
 # statistics over the kept blocks alone, commit 340add0) kept 18.25 / 17.14 / 16.52 on val but
 # 13.87 dB on the dusk frames' objects: it normalised away the kept area's own level.
 # STAGE=context (session 23): the gated recipe with context_head=1 (models/gan.py: the label
-# head also reads the kept blocks' features, three convolutions deep), q2 at seeds 0 and 1.
-# Usage: [STAGE=camvid|gc-encoder|gated|context] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# head also reads the kept blocks' features, three convolutions deep), q2 at seeds 0 and 1;
+# STAGE=context2 then q1 at seed 1 (from gan-gc q1) and q2 at seed 1 for 6000 steps.
+# Usage: [STAGE=camvid|gc-encoder|gated|context|context2] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -86,13 +87,20 @@ elif [ "${STAGE:-scratch}" = gated ]; then
      train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
     (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}" --seed 1)
      train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
-elif [ "${STAGE:-scratch}" = context ]; then
+elif [ "${STAGE:-scratch}" = context ] || [ "${STAGE:-scratch}" = context2 ]; then
     CONTEXT=(--init-partial --model-arg gated_input=1 --model-arg context_head=1 --freeze g_a g_s)
     GC=src/licodec/weights/gan-gc
-    (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}")
-     train sc-q2-context gan-sc 2 "$SHARED/camvid/train") &
-    (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
-     train sc-q2-context-s1 gan-sc 2 "$SHARED/camvid/train") &
+    if [ "$STAGE" = context ]; then
+        (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}")
+         train sc-q2-context gan-sc 2 "$SHARED/camvid/train") &
+        (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
+         train sc-q2-context-s1 gan-sc 2 "$SHARED/camvid/train") &
+    else
+        (INIT=(--init-from "$GC-q1.safetensors" "${CONTEXT[@]}" --seed 1)
+         train sc-q1-context-s1 gan-sc 1 "$SHARED/camvid/train") &
+        (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1 --steps 6000)
+         train sc-q2-context-s1-6k gan-sc 2 "$SHARED/camvid/train") &
+    fi
 else
     train gc-q2 gan-gc 2 "$SHARED/train" &
     train gc-q1 gan-gc 1 "$SHARED/train" &
