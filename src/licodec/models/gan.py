@@ -32,11 +32,12 @@
   ``L`` sees the kept area's overall look (a dusk scene is not invented as day). One
   instance norm over both keeps the kept area's level relative to the picture, as GC's
   does; a file that keeps everything decodes to GC's picture of the same latent. Only ``L``
-  and ``F`` then need training. ``[D]`` ``context_head = 1`` (with ``gated_input``) makes
-  ``L`` read the kept blocks' features too, ``L([m, F(s), μ, m·c(ŵ)])``, through three 3×3
-  convolutions with ReLUs between (a 7×7-block view): next to a kept block it can continue
-  what the file coded there — GC's generator spreads its input over many blocks, so the
-  context invented around a small kept object shapes the object's own pixels.
+  and ``F`` then need training. ``[D]`` ``context_head = 1`` (with ``gated_input``; the
+  shipped ``gan-sc`` weights since session 23) makes ``L`` read the kept blocks' features
+  too, ``L([m, F(s), μ, m·c(ŵ)])``, through three 3×3 convolutions with ReLUs between (a
+  7×7-block view): next to a kept block it can continue what the file coded there — GC's
+  generator spreads its input over many blocks, so the context invented around a small
+  kept object shapes the object's own pixels.
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
