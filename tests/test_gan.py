@@ -559,6 +559,33 @@ def test_context_head_reads_the_kept_blocks_features(context_head) -> None:
         )
 
 
+def test_kept_correction_starts_at_the_context_head_and_corrects_only_kept_blocks() -> None:
+    """``kept_correction`` adds ``Δ`` to GC's features where a block is kept: it starts at 0
+    (the picture of the same context head without it), a non-zero ``Δ`` changes the picture
+    of a partly kept file, and a file that keeps everything is GC's whatever ``Δ``."""
+    corrected = tiny(gated_input=1, context_head=1, kept_correction=1)
+    plain = tiny(gated_input=1, context_head=1)
+    top = plain.g_s.layers[0][1].out_channels
+    state = corrected.state_dict()
+    last = [k for k in state if k.startswith("label_head.")][-2:]  # the last conv's weight, bias
+    plain.load_state_dict({k: v[:top] if k in last else v for k, v in state.items()})
+    torch.manual_seed(4)
+    w_hat = torch.randint(-2, 3, (1, 4, 4, 4)).float()
+    labels = torch.randint(0, 12, (1, 64, 64))
+    keep = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    keep[..., 1:3, 1:3] = True
+    everything = torch.ones_like(keep)
+    with torch.no_grad():
+        start = corrected.generate(w_hat * keep, labels, None, keep)
+        assert torch.allclose(start, plain.generate(w_hat * keep, labels, None, keep), atol=1e-6)
+        gc_picture = corrected.generate(w_hat, labels, None, everything)
+        state[last[1]][top:] = 0.5  # Δ = 0.5 everywhere
+        corrected.load_state_dict(state)
+        moved = corrected.generate(w_hat * keep, labels, None, keep)
+        assert not torch.allclose(moved, start, atol=1e-3)
+        assert torch.equal(corrected.generate(w_hat, labels, None, everything), gc_picture)
+
+
 def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
     with pytest.raises(ValueError, match="gated_input is for SC"):
         GenerativeModel(channels=4, width=4, blocks=1, gated_input=True)
@@ -568,6 +595,8 @@ def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
         tiny(gated_input=2)
     with pytest.raises(ValueError, match="context_head is the gated input's label head"):
         tiny(context_head=1)
+    with pytest.raises(ValueError, match="kept_correction is an output of the context head"):
+        tiny(gated_input=1, kept_correction=1)
     with pytest.raises(ModelError, match="pass labels"):  # even where everything is kept
         tiny(gated_input=1).generate(torch.zeros(1, 4, 2, 2), None, None, None)
 

@@ -45,7 +45,9 @@
 # STAGE=context (session 23): the gated recipe with context_head=1 (models/gan.py: the label
 # head also reads the kept blocks' features, three convolutions deep), q2 at seeds 0 and 1;
 # STAGE=context2 then q1 at seed 1 (from gan-gc q1) and q2 at seed 1 for 6000 steps.
-# Usage: [STAGE=camvid|gc-encoder|gated|context|context2] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# STAGE=correction: q2 at seeds 0 and 1 with kept_correction=1 too (the context head also
+# corrects the kept blocks' features).
+# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -87,7 +89,7 @@ elif [ "${STAGE:-scratch}" = gated ]; then
      train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
     (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}" --seed 1)
      train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
-elif [ "${STAGE:-scratch}" = context ] || [ "${STAGE:-scratch}" = context2 ]; then
+elif [[ " context context2 correction " == *" ${STAGE:-scratch} "* ]]; then
     CONTEXT=(--init-partial --model-arg gated_input=1 --model-arg context_head=1 --freeze g_a g_s)
     GC=src/licodec/weights/gan-gc
     if [ "$STAGE" = context ]; then
@@ -95,6 +97,12 @@ elif [ "${STAGE:-scratch}" = context ] || [ "${STAGE:-scratch}" = context2 ]; th
          train sc-q2-context gan-sc 2 "$SHARED/camvid/train") &
         (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
          train sc-q2-context-s1 gan-sc 2 "$SHARED/camvid/train") &
+    elif [ "$STAGE" = correction ]; then
+        CONTEXT+=(--model-arg kept_correction=1)
+        (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}")
+         train sc-q2-correction gan-sc 2 "$SHARED/camvid/train") &
+        (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
+         train sc-q2-correction-s1 gan-sc 2 "$SHARED/camvid/train") &
     else
         (INIT=(--init-from "$GC-q1.safetensors" "${CONTEXT[@]}" --seed 1)
          train sc-q1-context-s1 gan-sc 1 "$SHARED/camvid/train") &

@@ -37,7 +37,11 @@
   too, ``L([m, F(s), μ, m·c(ŵ)])``, through three 3×3 convolutions with ReLUs between (a
   7×7-block view): next to a kept block it can continue what the file coded there — GC's
   generator spreads its input over many blocks, so the context invented around a small
-  kept object shapes the object's own pixels.
+  kept object shapes the object's own pixels. ``[D]`` ``kept_correction = 1`` (with
+  ``context_head``) lets that head also correct the kept blocks, ``m·(c(ŵ) + Δ)`` with ``Δ``
+  a second output of ``L`` (its weights start at 0): a kept block can then anticipate what
+  its invented surround will do to it; a file that keeps everything still decodes to GC's
+  picture (``L`` does not run).
 
 The training objective is :class:`licodec.app.training.adversarial.Adversarial` (the
 discriminator is never exported). Widths: ``width = 60`` gives the paper's
@@ -93,6 +97,8 @@ class GenerativeModel(CompressionModel):
             a label head (module docstring); exclusive with ``mask_input``.
         context_head: with ``gated_input``: the label head also reads the kept blocks'
             features and is three convolutions deep (module docstring).
+        kept_correction: with ``context_head``: the label head also corrects the kept
+            blocks' features (module docstring).
     """
 
     band_pixels = None  # instance norm: the transforms see the whole picture
@@ -110,6 +116,7 @@ class GenerativeModel(CompressionModel):
         mask_input: bool = False,
         gated_input: bool = False,
         context_head: bool = False,
+        kept_correction: bool = False,
     ) -> None:
         if noise and classes:
             raise ValueError("noise channels are for GC: a selective model synthesises from labels")
@@ -121,6 +128,8 @@ class GenerativeModel(CompressionModel):
             raise ValueError("gated_input already feeds the keep-mask to G: drop mask_input")
         if context_head and not gated_input:
             raise ValueError("context_head is the gated input's label head: set gated_input")
+        if kept_correction and not context_head:
+            raise ValueError("kept_correction is an output of the context head: set context_head")
         widths = tuple(width * 2**i for i in range(5))
         latent_codec = EmpiricalTableLatentCodec(channels, FixedCentreQuantizer(centres))
         label_channels = 4 * width if classes else 0
@@ -130,14 +139,19 @@ class GenerativeModel(CompressionModel):
         super().__init__(g_a, g_s, latent_codec, stride=STRIDE, pad_multiple=STRIDE)
         self.channels, self.noise, self.classes, self.centres = channels, noise, classes, centres
         self.mask_input, self.gated_input = mask_input, gated_input
-        self.context_head = context_head
+        self.context_head, self.kept_correction = context_head, kept_correction
+        top = widths[-1]
         self.label_head = (
-            _label_head(
-                1 + label_channels + widths[-1] * (1 + context_head), widths[-1], context_head
-            )
+            _label_head(1 + label_channels + top * (1 + context_head), top, context_head)
             if gated_input
             else None
         )
+        if kept_correction:  # Δ: a second output, starting at 0 (GC's kept features as they are)
+            last = self.label_head[-1]
+            self.label_head[-1] = nn.Conv2d(top, 2 * top, 3)
+            with torch.no_grad():
+                self.label_head[-1].weight.zero_()[:top] = last.weight
+                self.label_head[-1].bias.zero_()[:top] = last.bias
         self.label_features = (
             GenerativeEncoder(classes, widths, label_channels, picture=False) if classes else None
         )
@@ -212,8 +226,9 @@ class GenerativeModel(CompressionModel):
         return nhwc(self.label_features, self.one_hot(self._required(labels))).to(w_hat.dtype)
 
     def _gated_generator(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
-        """``G`` on ``ReLU(IN(m·c(ŵ) + (1 − m)·L([m, F(s), μ(, m·c(ŵ))])))`` (module
-        docstring), ``keep`` the ``N×1×h×w`` float mask ``m``."""
+        """``G`` on ``ReLU(IN(m·(c(ŵ) + Δ) + (1 − m)·L([m, F(s), μ(, m·c(ŵ))])))``
+        (module docstring; ``Δ = 0`` without ``kept_correction``), ``keep`` the ``N×1×h×w``
+        float mask ``m``."""
         coded = self.g_s.first_conv(w_hat)
         kept = keep.sum((2, 3), keepdim=True).clamp_min(1)
         kept_mean = (coded * keep).sum((2, 3), keepdim=True) / kept
@@ -221,6 +236,9 @@ class GenerativeModel(CompressionModel):
         if self.context_head:
             context.append(keep * coded)
         invented = self.label_head(torch.cat(context, dim=1))
+        if self.kept_correction:
+            invented, correction = invented.chunk(2, dim=1)
+            coded = coded + correction
         return self.g_s.synthesise(self.g_s.first_norm(keep * coded + (1 - keep) * invented))
 
     def one_hot(self, labels: Tensor) -> Tensor:
@@ -400,12 +418,19 @@ def gan_sc(
     mask_input: int = 0,
     gated_input: int = 0,
     context_head: int = 0,
+    kept_correction: int = 0,
 ) -> GenerativeModel:
     """SC with ``C = channels`` over label maps of ``classes`` classes; ``mask_input = 1``
     feeds the keep-mask to the generator (0, as the paper's and the first shipped weights),
-    ``gated_input = 1`` gates its first convolution by the mask and ``context_head = 1``
-    lets the gate's label head read the kept features (module docstring)."""
-    options = {"mask_input": mask_input, "gated_input": gated_input, "context_head": context_head}
+    ``gated_input = 1`` gates its first convolution by the mask, ``context_head = 1``
+    lets the gate's label head read the kept features and ``kept_correction = 1`` correct
+    them (module docstring)."""
+    options = {
+        "mask_input": mask_input,
+        "gated_input": gated_input,
+        "context_head": context_head,
+        "kept_correction": kept_correction,
+    }
     for name, value in options.items():
         if value not in (0, 1):
             raise ValueError(f"{name} is 0 or 1, got {value!r}")
@@ -417,4 +442,5 @@ def gan_sc(
         mask_input=bool(mask_input),
         gated_input=bool(gated_input),
         context_head=bool(context_head),
+        kept_correction=bool(kept_correction),
     )
