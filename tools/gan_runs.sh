@@ -44,9 +44,14 @@
 # 13.87 dB on the dusk frames' objects: it normalised away the kept area's own level.
 # STAGE=context (session 23): the gated recipe with context_head=1 (models/gan.py: the label
 # head also reads the kept blocks' features, three convolutions deep), q2 at seeds 0 and 1;
-# STAGE=context2 then q1 at seed 1 (from gan-gc q1) and q2 at seed 1 for 6000 steps.
+# STAGE=context2 then q1 at seed 1 (from gan-gc q1) and q2 at seed 1 for 6000 steps. On val
+# the q2 lanes keep 18.25 / 16.84 / 16.55, 18.25 / 17.16 / 16.66 and (6000 steps) 18.25 /
+# 17.22 / 16.65 dB, on the dusk check 19.53 / 19.24 / 19.50, 19.53 / 18.97 / 18.83 and 19.53
+# / 19.33 / 17.78; sc-q2-context-s1 and sc-q1-context-s1 ship as gan-sc q2 and q1 since
+# session 23 (17.5-18 min each, two at once).
 # STAGE=correction: q2 at seeds 0 and 1 with kept_correction=1 too (the context head also
-# corrects the kept blocks' features).
+# corrects the kept blocks' features); val 18.25 / 16.51 / 16.62 and 18.25 / 16.77 / 16.69
+# dB: not shipped.
 # Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
