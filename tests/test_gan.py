@@ -530,16 +530,14 @@ class _Recorder(torch.nn.Module):
         return context.new_zeros(context.shape[0], self.width, *context.shape[2:])
 
 
-@pytest.mark.parametrize("context_head", [0, 1, 2])
+@pytest.mark.parametrize("context_head", [0, 1])
 def test_context_head_reads_the_kept_blocks_features(context_head) -> None:
     """The gated label head reads ``[m, F(s), μ]``; with ``context_head`` also GC's first
     convolution of the latent where it is kept and 0 where dropped, through three
-    convolutions (a 7×7-block view; dilated by 1, 2, 4 with ``context_head = 2``: 15×15), so
-    it can continue a kept area into its surroundings."""
+    convolutions (a 7×7-block view), so it can continue a kept area into its surroundings."""
     sc = tiny(gated_input=1, context_head=context_head)
     convs = [m for m in sc.label_head.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == (3 if context_head else 1)
-    assert [c.dilation[0] for c in convs] == ([1, 2, 4] if context_head == 2 else [1] * len(convs))
     top = sc.g_s.layers[0][1].out_channels
     torch.manual_seed(3)
     w_hat = torch.randint(-2, 3, (1, 4, 4, 4)).float()
@@ -551,7 +549,7 @@ def test_context_head_reads_the_kept_blocks_features(context_head) -> None:
         sc.generate(w_hat * keep, torch.randint(0, 12, (1, 64, 64)), None, keep)
         coded = sc.g_s.first_conv(w_hat * keep)
     label_channels = sc.label_features.layers[-1].out_channels
-    assert recorder.context.shape[1] == 1 + label_channels + top * (1 + bool(context_head))
+    assert recorder.context.shape[1] == 1 + label_channels + top * (1 + context_head)
     assert torch.equal(recorder.context[:, :1], keep.float())
     if context_head:
         kept_features = recorder.context[:, -top:]
@@ -593,7 +591,7 @@ def test_gated_input_is_for_sc_alone_and_excludes_mask_input() -> None:
         GenerativeModel(channels=4, width=4, blocks=1, gated_input=True)
     with pytest.raises(ValueError, match="drop mask_input"):
         tiny(mask_input=1, gated_input=1)
-    with pytest.raises(ValueError, match=r"gated_input is one of \(0, 1\)"):
+    with pytest.raises(ValueError, match="gated_input is 0 or 1"):
         tiny(gated_input=2)
     with pytest.raises(ValueError, match="context_head is the gated input's label head"):
         tiny(context_head=1)

@@ -51,10 +51,10 @@
 # session 23 (17.5-18 min each, two at once).
 # STAGE=correction: q2 at seeds 0 and 1 with kept_correction=1 too (the context head also
 # corrects the kept blocks' features); val 18.25 / 16.51 / 16.62 and 18.25 / 16.77 / 16.69
-# dB: not shipped.
-# STAGE=wide: q2 at seeds 0 and 1 with context_head=2 (the head's convolutions dilated by
-# 1, 2 and 4: a 15×15-block view instead of 7×7).
-# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction|wide] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# dB: not shipped. A third variant, the head's convolutions dilated by 1, 2, 4 (a 15×15-block
+# view; context_head=2 and STAGE=wide at commit c88c1ed, since removed), lost 1.6-1.9 dB on
+# val's objects (18.25 / 16.54 / 14.79 and 18.25 / 16.33 / 15.08) and more on the dusk check.
+# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -96,7 +96,7 @@ elif [ "${STAGE:-scratch}" = gated ]; then
      train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
     (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}" --seed 1)
      train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
-elif [[ " context context2 correction wide " == *" ${STAGE:-scratch} "* ]]; then
+elif [[ " context context2 correction " == *" ${STAGE:-scratch} "* ]]; then
     CONTEXT=(--init-partial --model-arg gated_input=1 --model-arg context_head=1 --freeze g_a g_s)
     GC=src/licodec/weights/gan-gc
     if [ "$STAGE" = context ]; then
@@ -104,16 +104,12 @@ elif [[ " context context2 correction wide " == *" ${STAGE:-scratch} "* ]]; then
          train sc-q2-context gan-sc 2 "$SHARED/camvid/train") &
         (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
          train sc-q2-context-s1 gan-sc 2 "$SHARED/camvid/train") &
-    elif [ "$STAGE" = correction ] || [ "$STAGE" = wide ]; then
-        if [ "$STAGE" = correction ]; then
-            CONTEXT+=(--model-arg kept_correction=1)
-        else
-            CONTEXT+=(--model-arg context_head=2)  # a repeated --model-arg replaces the first
-        fi
+    elif [ "$STAGE" = correction ]; then
+        CONTEXT+=(--model-arg kept_correction=1)
         (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}")
-         train "sc-q2-$STAGE" gan-sc 2 "$SHARED/camvid/train") &
+         train sc-q2-correction gan-sc 2 "$SHARED/camvid/train") &
         (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
-         train "sc-q2-$STAGE-s1" gan-sc 2 "$SHARED/camvid/train") &
+         train sc-q2-correction-s1 gan-sc 2 "$SHARED/camvid/train") &
     else
         (INIT=(--init-from "$GC-q1.safetensors" "${CONTEXT[@]}" --seed 1)
          train sc-q1-context-s1 gan-sc 1 "$SHARED/camvid/train") &

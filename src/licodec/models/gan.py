@@ -37,8 +37,7 @@
   too, ``L([m, F(s), μ, m·c(ŵ)])``, through three 3×3 convolutions with ReLUs between (a
   7×7-block view): next to a kept block it can continue what the file coded there — GC's
   generator spreads its input over many blocks, so the context invented around a small
-  kept object shapes the object's own pixels; ``context_head = 2`` dilates the three by 1, 2
-  and 4 (zero-padded: a 15×15-block view). ``[D]`` ``kept_correction = 1`` (with
+  kept object shapes the object's own pixels. ``[D]`` ``kept_correction = 1`` (with
   ``context_head``) lets that head also correct the kept blocks, ``m·(c(ŵ) + Δ)`` with ``Δ``
   a second output of ``L`` (its weights start at 0): a kept block can then anticipate what
   its invented surround will do to it; a file that keeps everything still decodes to GC's
@@ -97,8 +96,7 @@ class GenerativeModel(CompressionModel):
         gated_input: SC only: the keep-mask gates ``G``'s first convolution between GC's and
             a label head (module docstring); exclusive with ``mask_input``.
         context_head: with ``gated_input``: the label head also reads the kept blocks'
-            features and is three convolutions deep (1), or three dilated by 1, 2, 4 (2)
-            (module docstring).
+            features and is three convolutions deep (module docstring).
         kept_correction: with ``context_head``: the label head also corrects the kept
             blocks' features (module docstring).
     """
@@ -117,7 +115,7 @@ class GenerativeModel(CompressionModel):
         centres: int = 5,
         mask_input: bool = False,
         gated_input: bool = False,
-        context_head: int = 0,
+        context_head: bool = False,
         kept_correction: bool = False,
     ) -> None:
         if noise and classes:
@@ -144,15 +142,13 @@ class GenerativeModel(CompressionModel):
         self.context_head, self.kept_correction = context_head, kept_correction
         top = widths[-1]
         self.label_head = (
-            _label_head(1 + label_channels + top * (1 + bool(context_head)), top, context_head)
+            _label_head(1 + label_channels + top * (1 + context_head), top, context_head)
             if gated_input
             else None
         )
         if kept_correction:  # Δ: a second output, starting at 0 (GC's kept features as they are)
             last = self.label_head[-1]
-            self.label_head[-1] = nn.Conv2d(
-                top, 2 * top, 3, padding=last.padding, dilation=last.dilation
-            )
+            self.label_head[-1] = nn.Conv2d(top, 2 * top, 3)
             with torch.no_grad():
                 self.label_head[-1].weight.zero_()[:top] = last.weight
                 self.label_head[-1].bias.zero_()[:top] = last.bias
@@ -371,19 +367,17 @@ def rate_bound_of(model: str, quality: int) -> float | None:
     return GAN_CHANNELS[quality - 1] * math.log2(5) / STRIDE**2
 
 
-def _label_head(in_channels: int, out_channels: int, context_head: int) -> nn.Sequential:
-    """The gated input's ``L``: one reflection-padded 3×3 convolution, or (the context
-    head) three, ``out_channels`` wide, with ReLUs between: reflection-padded (1) or dilated
-    by 1, 2 and 4 and zero-padded (2)."""
+def _label_head(in_channels: int, out_channels: int, deep: bool) -> nn.Sequential:
+    """The gated input's ``L``: one reflection-padded 3×3 convolution, or (``deep``, the
+    context head) three, ``out_channels`` wide, with ReLUs between."""
     layers: list[nn.Module] = []
-    for i in range(3 if context_head else 1):
-        cin = in_channels if i == 0 else out_channels
+    for i in range(3 if deep else 1):
         if i:
             layers.append(nn.ReLU(inplace=True))
-        if context_head == 2:
-            layers.append(nn.Conv2d(cin, out_channels, 3, padding=2**i, dilation=2**i))
-        else:
-            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, out_channels, 3)]
+        layers += [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3),
+        ]
     return nn.Sequential(*layers)
 
 
@@ -428,9 +422,9 @@ def gan_sc(
 ) -> GenerativeModel:
     """SC with ``C = channels`` over label maps of ``classes`` classes; ``mask_input = 1``
     feeds the keep-mask to the generator (0, as the paper's and the first shipped weights),
-    ``gated_input = 1`` gates its first convolution by the mask, ``context_head = 1`` (2:
-    dilated) lets the gate's label head read the kept features and ``kept_correction = 1``
-    correct them (module docstring)."""
+    ``gated_input = 1`` gates its first convolution by the mask, ``context_head = 1``
+    lets the gate's label head read the kept features and ``kept_correction = 1`` correct
+    them (module docstring)."""
     options = {
         "mask_input": mask_input,
         "gated_input": gated_input,
@@ -438,9 +432,8 @@ def gan_sc(
         "kept_correction": kept_correction,
     }
     for name, value in options.items():
-        allowed = (0, 1, 2) if name == "context_head" else (0, 1)
-        if value not in allowed:
-            raise ValueError(f"{name} is one of {allowed}, got {value!r}")
+        if value not in (0, 1):
+            raise ValueError(f"{name} is 0 or 1, got {value!r}")
     return GenerativeModel(
         channels,
         width,
@@ -448,6 +441,6 @@ def gan_sc(
         classes=classes,
         mask_input=bool(mask_input),
         gated_input=bool(gated_input),
-        context_head=context_head,
+        context_head=bool(context_head),
         kept_correction=bool(kept_correction),
     )
