@@ -48,7 +48,9 @@
 # the q2 lanes keep 18.25 / 16.84 / 16.55, 18.25 / 17.16 / 16.66 and (6000 steps) 18.25 /
 # 17.22 / 16.65 dB, on the dusk check 19.53 / 19.24 / 19.50, 19.53 / 18.97 / 18.83 and 19.53
 # / 19.33 / 17.78; sc-q2-context-s1 and sc-q1-context-s1 ship as gan-sc q2 and q1 since
-# session 23 (17.5-18 min each, two at once).
+# session 23 (17.5-18 min each, two at once). A third seed (--seed 2) of sc-q2-gated and
+# sc-q2-context, run the same way after the choice: val 18.25 / 16.98 / 16.40 and 18.25 /
+# 17.09 / 16.57 dB, dusk check 19.53 / 18.53 / 18.06 and 19.53 / 18.89 / 18.08.
 # STAGE=correction: q2 at seeds 0 and 1 with kept_correction=1 too (the context head also
 # corrects the kept blocks' features); val 18.25 / 16.51 / 16.62 and 18.25 / 16.77 / 16.69
 # dB: not shipped. A third variant, the head's convolutions dilated by 1, 2, 4 (a 15×15-block
