@@ -142,16 +142,19 @@ class GenerativeModel(CompressionModel):
         self.context_head, self.kept_correction = context_head, kept_correction
         top = widths[-1]
         self.label_head = (
-            _label_head(1 + label_channels + top * (1 + context_head), top, context_head)
+            _label_head(
+                1 + label_channels + top * (1 + context_head),
+                top,
+                top * (1 + kept_correction),
+                context_head,
+            )
             if gated_input
             else None
         )
-        if kept_correction:  # Δ: a second output, starting at 0 (GC's kept features as they are)
-            last = self.label_head[-1]
-            self.label_head[-1] = nn.Conv2d(top, 2 * top, 3)
+        if kept_correction:  # Δ, the last conv's second half, starts at 0: GC's kept features
             with torch.no_grad():
-                self.label_head[-1].weight.zero_()[:top] = last.weight
-                self.label_head[-1].bias.zero_()[:top] = last.bias
+                self.label_head[-1].weight[top:].zero_()
+                self.label_head[-1].bias[top:].zero_()
         self.label_features = (
             GenerativeEncoder(classes, widths, label_channels, picture=False) if classes else None
         )
@@ -367,17 +370,16 @@ def rate_bound_of(model: str, quality: int) -> float | None:
     return GAN_CHANNELS[quality - 1] * math.log2(5) / STRIDE**2
 
 
-def _label_head(in_channels: int, out_channels: int, deep: bool) -> nn.Sequential:
+def _label_head(in_channels: int, hidden: int, out_channels: int, deep: bool) -> nn.Sequential:
     """The gated input's ``L``: one reflection-padded 3×3 convolution, or (``deep``, the
-    context head) three, ``out_channels`` wide, with ReLUs between."""
+    context head) three, the first two ``hidden`` wide, with ReLUs between."""
     layers: list[nn.Module] = []
-    for i in range(3 if deep else 1):
+    depth = 3 if deep else 1
+    for i in range(depth):
         if i:
             layers.append(nn.ReLU(inplace=True))
-        layers += [
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3),
-        ]
+        cin, cout = in_channels if i == 0 else hidden, out_channels if i == depth - 1 else hidden
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
     return nn.Sequential(*layers)
 
 
