@@ -217,17 +217,36 @@ def test_label_maps_of_earlier_files_still_decode() -> None:
 def test_keep_rules_make_latent_masks_and_store_compactly() -> None:
     labels = np.zeros((40, 50), np.uint8)
     labels[20:25, 33:35] = 8  # a car in latent block (1, 2)
-    rule = KeepRule(classes=parse_classes("car", CAMVID_CLASSES))
+    rule = KeepRule(classes=parse_classes("car", CAMVID_CLASSES), margin=0)
     mask = rule.latent_mask(labels, 40, 50, 16)
     assert mask.shape == (3, 4) and mask.sum() == 1 and mask[1, 2]
     assert len(rule.to_bytes(mask)) == 3
     assert KeepRule.from_bytes(rule.to_bytes(mask), (3, 4))[0] == rule
-    box = KeepRule(box=(0, 0, 17, 10))
+    box = KeepRule(box=(0, 0, 17, 10), margin=0)
     boxed = box.latent_mask(None, 40, 50, 16)
     assert boxed.sum() == 2 and boxed[0, :2].all()
     stored = KeepRule.from_bytes(box.to_bytes(boxed), (3, 4))[1]
     assert np.array_equal(stored, boxed)
     assert block_any(np.ones((3, 3), bool), 2, (2, 2)).all()
+
+
+def test_a_keep_margin_codes_a_ring_of_blocks_and_is_stored_with_the_classes() -> None:
+    labels = np.zeros((64, 80), np.uint8)
+    labels[20:25, 33:35] = 8  # a car in latent block (1, 2)
+    cars = frozenset({8})
+    ring = KeepRule(classes=cars, margin=1)
+    mask = ring.latent_mask(labels, 64, 80, 16)
+    expected = np.zeros((4, 5), bool)
+    expected[0:3, 1:4] = True
+    assert np.array_equal(mask, expected)
+    assert ring.to_bytes(mask) == b"\x01\x00\x01\x01"
+    assert KeepRule.from_bytes(ring.to_bytes(mask), (4, 5))[0] == ring
+    assert KeepRule(classes=cars) == ring  # the default margin
+    assert KeepRule.from_bytes(b"\x01\x00\x01", (4, 5))[0] == KeepRule(classes=cars, margin=0)
+    corner = KeepRule(box=(0, 0, 1, 1), margin=2).latent_mask(None, 64, 80, 16)
+    assert np.array_equal(np.argwhere(corner), np.argwhere(np.ones((3, 3), bool)))
+    with pytest.raises(ImageInputError, match="keep margin is 0 … 15"):
+        KeepRule(classes=cars, margin=16)
 
 
 @pytest.mark.parametrize(
@@ -380,6 +399,9 @@ def test_with_mask_input_the_generator_tells_a_dropped_zero_from_a_coded_one() -
         (SectionTag.MASK, b"\x07", "keep-rule mode"),
         (SectionTag.MASK, b"\x01\x00\x00", "class set"),
         (SectionTag.MASK, b"\x01\x00\x02", "keeps nothing"),  # pedestrians, made absent
+        (SectionTag.MASK, b"\x01\x08\x00\x00", "margin"),
+        (SectionTag.MASK, b"\x01\x08\x00\x10", "margin"),
+        (SectionTag.MASK, b"\x01\x08\x00\x01\x01", "class set"),
         (SectionTag.TABLES, bytes(10), "frequency table"),
     ],
 )
@@ -430,6 +452,32 @@ def test_cli_refuses_a_label_map_of_another_size(sc_weights, tmp_path, capsys) -
     assert main([*argv, "--labels", str(small)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "same size" in err[0]
+
+
+def test_cli_keep_margin_codes_more_blocks_and_needs_a_keep_rule(
+    sc_weights, tmp_path, capsys
+) -> None:
+    _, _, frame = camvid_pair()
+    labels = CAMVID / "testannot" / f"{frame.stem}.png"
+    argv = ["encode", str(frame), "--model", "gan-sc", "--quality", "2"]
+    argv += ["--weights", sc_weights]
+    argv += ["--labels", str(labels)]
+    sizes = {}
+    for margin in ("0", "default"):
+        lic = tmp_path / f"m{margin}.lic"
+        rule = ["--keep-classes", "car"] + (["--keep-margin", "0"] if margin == "0" else [])
+        assert main([*argv, "-o", str(lic), *rule]) == 0
+        container = unpack(lic.read_bytes())
+        sections = zip(container.tags, container.sections, strict=True)
+        sizes[margin] = {tag.name: len(section) for tag, section in sections}
+        out = tmp_path / f"m{margin}.png"
+        assert main(["decode", str(lic), "-o", str(out), "--weights", sc_weights]) == 0
+    assert (sizes["0"]["MASK"], sizes["default"]["MASK"]) == (3, 4)
+    assert sizes["default"]["LATENT"] > sizes["0"]["LATENT"]
+    capsys.readouterr()
+    assert main([*argv, "-o", str(tmp_path / "x.lic"), "--keep-margin", "1"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--keep-margin widens" in err[0]
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -814,10 +862,11 @@ def test_eval_finds_the_label_map_beside_each_picture() -> None:
     assert row["bpp"] > 8 * len(encode_label_map(camvid_pair()[1], 12)) / (480 * 360)
 
 
-def test_the_decoded_latent_is_the_encoders_with_the_mask_applied() -> None:
+@pytest.mark.parametrize("margin", [0, 2])
+def test_the_decoded_latent_is_the_encoders_with_the_mask_applied(margin) -> None:
     model = tiny()
     pixels, labels, _ = camvid_pair()
-    keep = KeepRule(classes=frozenset({8}))
+    keep = KeepRule(classes=frozenset({8}), margin=margin)
     data = codec.encode(pixels, model, side={"labels": labels, "keep": keep})
     container = unpack(data)
     w_hat = model.decompress_latent(list(container.sections), 360, 480)
@@ -827,3 +876,5 @@ def test_the_decoded_latent_is_the_encoders_with_the_mask_applied() -> None:
     x = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
     expected = model.latent_codec.quantizer.quantize(model.analyze(*model.padded(model.picture(x))))
     assert torch.equal(w_hat[0][:, mask], expected[0][:, mask])
+    plain = KeepRule(classes=frozenset({8}), margin=0).latent_mask(labels, 360, 480, 16)
+    assert mask.sum() > plain.sum() if margin else np.array_equal(mask, plain)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from licodec.app import codec, ratecontrol, zoo
 from licodec.core.bitstream import unpack
 from licodec.core.files import STDIO, OutputExistsError, read_input, write_output
 from licodec.core.image import DEFAULT_MAX_PIXELS, load_image, open_image_bytes
-from licodec.core.labels import KeepRule, parse_classes, read_label_map
+from licodec.core.labels import DEFAULT_MARGIN, KeepRule, parse_classes, read_label_map
 from licodec.core.yuv import PIX_FMTS, YuvPlanes, is_yuv_path, read_y4m, read_yuv
 from licodec.errors import ImageInputError, ModelError
 from licodec.models import CompressionModel
@@ -68,6 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keep.add_argument("--keep-box", help="code only the box X0,Y0,X1,Y1 (pixels, end exclusive)")
     keep.add_argument("--keep-mask", type=Path, help="code only the non-zero pixels of this PNG")
     parser.add_argument(
+        "--keep-margin",
+        type=int,
+        help=f"also code this many latent blocks around the kept ones (default {DEFAULT_MARGIN})",
+    )
+    parser.add_argument(
         "--max-pixels",
         type=int,
         default=DEFAULT_MAX_PIXELS,
@@ -96,7 +102,14 @@ def run(args: argparse.Namespace) -> int:
         data = codec.encode(source, model, args.max_pixels, args.frame, args.strip, side)
     else:  # several encodes; the time includes loading each model
         if any(
-            v is not None for v in (args.labels, args.keep_classes, args.keep_box, args.keep_mask)
+            v is not None
+            for v in (
+                args.labels,
+                args.keep_classes,
+                args.keep_box,
+                args.keep_mask,
+                args.keep_margin,
+            )
         ):
             raise ModelError("--max-bytes and --max-bpp take no --labels or --keep-* options")
         if args.weights is not None:
@@ -145,6 +158,10 @@ def _side_inputs(args: argparse.Namespace, model: CompressionModel) -> dict[str,
         side["keep"] = KeepRule(box=_box(args.keep_box))
     elif args.keep_mask is not None:
         side["keep"] = KeepRule.mask_png(args.keep_mask)
+    if args.keep_margin is not None:
+        if "keep" not in side:
+            raise ImageInputError("--keep-margin widens a --keep-classes/-box/-mask rule: name one")
+        side["keep"] = replace(side["keep"], margin=args.keep_margin)
     return side
 
 
