@@ -16,13 +16,14 @@ file), the rate bound and real/bound ratio of GC, PSNR, MS-SSIM, BRISQUE, NIQE, 
 and SSIMULACRA 2 (:mod:`licodec.app.realism`). The HEVC twin of GC qQ is, per picture, the
 smallest QP whose file fits GC's bytes (QP 51 where none fits: then HEVC spends more bytes,
 and its mean bpp says so); WebP cannot go as low on these pictures and is left to the
-pictures. ``sc`` writes ``results/gan/sc.json`` (``sc-q1.json`` with ``--quality 1``): per
+pictures. ``sc`` writes ``results/gan/sc.json`` (``sc-q1.json`` with ``--quality 1``;
+``sc-margin0.json`` with ``--keep-margin 0``, the rules' margin, default 1 block): per
 keep-rule (everything; all but sky, road and pavement; only the objects car, pedestrian,
 bicyclist, sign, pole, fence) the synthesised share of the latent, the bpp of the latent,
-label map, mask and whole file, and PSNR inside the kept blocks, beside GC at the same C on
-the same pixels (the shipped GC, and with ``--gc-twin`` GC trained as the shipped SC was:
-same start, data, steps and schedule), and GC's generator on GC's latent with SC's dropped
-blocks zeroed (``psnr_kept_gc_masked``).
+label map, mask and whole file, and PSNR inside the kept blocks (the rule's blocks without
+its margin), beside GC at the same C on the same pixels (the shipped GC, and with
+``--gc-twin`` GC trained as the shipped SC was: same start, data, steps and schedule), and
+GC's generator on GC's latent with SC's dropped blocks zeroed (``psnr_kept_gc_masked``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from licodec.app.realism import realism_metrics
 from licodec.core.bitstream import SectionTag, unpack
 from licodec.core.files import list_images
 from licodec.core.image import crop, to_pixels, to_tensor
-from licodec.core.labels import KeepRule, parse_classes, read_label_map
+from licodec.core.labels import DEFAULT_MARGIN, KeepRule, parse_classes, read_label_map
 from licodec.core.metrics import ms_ssim_uint8, psnr_uint8
 from licodec.models import CompressionModel
 from licodec.models.gan import CAMVID_CLASSES, STRIDE
@@ -149,6 +150,7 @@ def sc_part(
     sc_weights: Path | None,
     gc_twin: Path | None,
     sequence: str = "",
+    margin: int = DEFAULT_MARGIN,
 ) -> dict[str, Any]:
     sc = zoo.load_model("gan-sc", quality, sc_weights)
     references = {"gc": zoo.load_model("gan-gc", quality)}
@@ -166,16 +168,15 @@ def sc_part(
             data, decoded_by[name] = gan_file(model, pixels)
             reference_bpp[name].append(8 * len(data) / (h * w))
         for rule_name, classes in KEEP_RULES.items():
-            rule = (
-                KeepRule()
-                if classes is None
-                else KeepRule(classes=parse_classes(classes, CAMVID_CLASSES))
-            )
+            ids = None if classes is None else parse_classes(classes, CAMVID_CLASSES)
+            rule = KeepRule(classes=ids, margin=margin if ids else 0)
             mask = rule.latent_mask(labels, h, w, STRIDE)
             data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
             container = unpack(data)
             size = dict(zip(container.tags, map(len, container.sections), strict=True))
-            kept = kept_pixels(mask, h, w)
+            kept = kept_pixels(
+                KeepRule(classes=ids, margin=0).latent_mask(labels, h, w, STRIDE), h, w
+            )
             pixels_kept = pixels[kept]
             rows.setdefault(rule_name, []).append({
                 "synthesised_fraction": 1 - float(mask.mean()),
@@ -194,6 +195,7 @@ def sc_part(
         "dataset": f"camvid-{split}" + (f" ({sequence} only)" if sequence else ""),
         "pictures": count,
         "quality": quality,
+        "keep_margin": margin,
         "sc_weights": str(sc_weights or "shipped"),
         **{f"{name}_q{quality}_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
@@ -303,6 +305,12 @@ def main() -> None:
     parser.add_argument("--sc-weights", type=Path, help="sc: gan-sc weights (default: shipped)")
     parser.add_argument("--split", default="test", help="sc: CamVid split (val to choose weights)")
     parser.add_argument("--sequence", default="", help="sc: only the frames of this sequence")
+    parser.add_argument(
+        "--keep-margin",
+        type=int,
+        default=DEFAULT_MARGIN,
+        help="sc: blocks coded around the kept ones (default: the library's)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/gan"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -310,13 +318,22 @@ def main() -> None:
         result: dict[str, Any] = pictures_part(args.out)
     elif args.part == "sc":
         result = sc_part(
-            args.count, args.split, args.quality, args.sc_weights, args.gc_twin, args.sequence
+            args.count,
+            args.split,
+            args.quality,
+            args.sc_weights,
+            args.gc_twin,
+            args.sequence,
+            args.keep_margin,
         )
     else:
         result = rd_part(args.part, args.count, args.twin)
     text = json.dumps(result, indent=2)
     if args.part != "pictures":
-        name = args.part if args.part != "sc" or args.quality == 2 else f"sc-q{args.quality}"
+        name = args.part
+        if args.part == "sc":
+            name += f"-q{args.quality}" if args.quality != 2 else ""
+            name += f"-margin{args.keep_margin}" if args.keep_margin != DEFAULT_MARGIN else ""
         (args.out / f"{name}.json").write_text(text + "\n")
     print(text)
 
