@@ -40,6 +40,11 @@
 # both axes improve in both families on the same frames (cca q2 29.75 @ 0.177 -> 29.94 @
 # 0.170 bpp, q1 28.93 @ 0.112 -> 29.07 @ 0.109; the twin's q2 30.16 @ 0.256 -> 30.47 @ 0.257,
 # q1 29.73 @ 0.187 -> 29.93 @ 0.171).
+# Stage D (session 24; CONTINUE="1 2 3 4" runs it instead of the stages above, one lane, the
+# qualities in turn for each family in FAMILIES): each family's fp16 end point of the recipe
+# above (cca: CCA_FROM, default the shipped src/licodec/weights; the twin: CHENG_FROM, its
+# exports) continued STEPS_D (default 1000) steps as its stage B (same λ and plane weights,
+# lr 1e-4, ×0.1 at 80% and 95%), seed 4. Both start from fp16 weights without optimizer state.
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
@@ -49,9 +54,13 @@ STEPS_B=${STEPS_B:-200}
 STEPS_A2=${STEPS_A2:-1000}
 STEPS_A3=${STEPS_A3:-2000}
 STEPS_C=${STEPS_C:-1000}
+STEPS_D=${STEPS_D:-1000}
+CCA_FROM=${CCA_FROM:-src/licodec/weights}
+CHENG_FROM=${CHENG_FROM:-}
 HIGH=${HIGH:-"1 2 3 4"}
 START=A; [ "$STEPS_A2" -gt 0 ] && START=A2; [ "$STEPS_A3" -gt 0 ] && [ "$START" = A2 ] && START=A3
 ABLATIONS=${ABLATIONS:-1}
+FAMILIES=${FAMILIES:-"cca cheng"}  # FAMILIES=cheng retrains the twin alone (with ABLATIONS=0)
 LAMBDAS=(0 0.002 0.006 0.018 0.054 0.162)
 CCA_LAMBDAS=(0 0.008 0.024 0.072 0.216 0.648)
 CCA_B_LAMBDAS=(0 0.006 0.02 0.06 0.18 0.54)
@@ -101,12 +110,27 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's last stage A ha
     fi
     train "$model" "$q" "$family-q$q" "$STEPS_B" 1e-4 "$lambda_b" --init-from "$init" "${args_b[@]}"
 }
+has() { [[ " $FAMILIES " == *" $1 "* ]]; }
+stage_d() {  # QUALITY FAMILY: STEPS_D more steps of stage B from the family's fp16 end point
+    local q=$1 family=$2
+    if [ "$family" = cca ]; then
+        train cca-yuv420 "$q" "cca-D$q" "$STEPS_D" 1e-4 "${CCA_B_LAMBDAS[$q]}" \
+            --init-from "$CCA_FROM/cca-yuv420-q$q.safetensors" "${CCA_B[@]}" --seed 4
+    else
+        train cheng2020-anchor "$q" "cheng-D$q" "$STEPS_D" 1e-4 "${LAMBDAS[$q]}" \
+            --init-from "$CHENG_FROM/cheng2020-anchor-q$q.safetensors" "${CHENG[@]}" --seed 4
+    fi
+}
+if [ -n "${CONTINUE:-}" ]; then  # stage D only, one lane: CONTINUE's qualities in turn
+    for q in $CONTINUE; do for family in $FAMILIES; do stage_d "$q" "$family"; done; done
+    exit
+fi
 # q4 goes to an ablation lane when there is one, else the twin's lane, which finishes first
-{ stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca; stage_b 3 cca
-  stage_b 5 cca; } &
-{ stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng; stage_b 3 cheng
-  [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cheng; stage_b 5 cheng; stage_b 2 cca
-  [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
+has cca && { stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1 cca
+  stage_b 3 cca; stage_b 5 cca; } &
+has cheng && { stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng
+  stage_b 3 cheng; [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cheng; stage_b 5 cheng
+  has cca && { stage_b 2 cca; [ "$ABLATIONS" = 1 ] || stage_b 4 cca; }; } &
 if [ "$ABLATIONS" = 1 ]; then
     { stage_a cca-yuv420 noigu-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg guide=none
       stage_b 4 cheng; } &
