@@ -174,9 +174,7 @@ def sc_part(
             data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
             container = unpack(data)
             size = dict(zip(container.tags, map(len, container.sections), strict=True))
-            kept = kept_pixels(
-                KeepRule(classes=ids, margin=0).latent_mask(labels, h, w, STRIDE), h, w
-            )
+            kept = own_blocks(ids, labels)
             pixels_kept = pixels[kept]
             rows.setdefault(rule_name, []).append({
                 "synthesised_fraction": 1 - float(mask.mean()),
@@ -223,6 +221,13 @@ def gc_on_masked_latent(
 def kept_pixels(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     """The ``height``×``width`` pixels of the latent blocks a keep-mask keeps."""
     return np.kron(mask, np.ones((STRIDE, STRIDE), bool))[:height, :width]
+
+
+def own_blocks(classes: frozenset[int] | None, labels: np.ndarray) -> np.ndarray:
+    """The ``H×W`` pixels of the blocks a rule keeping ``classes`` (``None``: everything)
+    keeps without its margin: where a benchmark compares kept pixels."""
+    h, w = labels.shape
+    return kept_pixels(KeepRule(classes=classes, margin=0).latent_mask(labels, h, w, STRIDE), h, w)
 
 
 def label(panel: np.ndarray, text: str) -> np.ndarray:
