@@ -243,8 +243,11 @@ def test_a_keep_margin_codes_a_ring_of_blocks_and_is_stored_with_the_classes() -
     assert KeepRule.from_bytes(ring.to_bytes(mask), (4, 5))[0] == ring
     assert KeepRule(classes=cars) == ring  # the default margin
     assert KeepRule.from_bytes(b"\x01\x00\x01", (4, 5))[0] == KeepRule(classes=cars, margin=0)
-    corner = KeepRule(box=(0, 0, 1, 1), margin=2).latent_mask(None, 64, 80, 16)
+    boxed = KeepRule(box=(0, 0, 1, 1), margin=2)
+    corner = boxed.latent_mask(None, 64, 80, 16)
     assert np.array_equal(np.argwhere(corner), np.argwhere(np.ones((3, 3), bool)))
+    stored_rule, stored = KeepRule.from_bytes(boxed.to_bytes(corner), (4, 5))
+    assert np.array_equal(stored, corner) and stored_rule.margin == 0  # applied once
     with pytest.raises(ImageInputError, match="keep margin is 0 … 15"):
         KeepRule(classes=cars, margin=16)
 

@@ -243,7 +243,7 @@ class KeepRule:
         mask = np.unpackbits(packed)[:count].astype(bool).reshape(shape)
         if not mask.any():
             raise BitstreamError("corrupted MASK section: the stored mask keeps nothing")
-        return cls(pixels=mask), mask
+        return cls(pixels=mask, margin=0), mask  # the stored mask holds its margin
 
 
 def parse_classes(text: str, names: tuple[str, ...]) -> frozenset[int]:
