@@ -26,7 +26,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from gan import KEEP_RULES, gan_file, labels_of, load, mean_rows, own_blocks, pictures
+from gan import (
+    KEEP_RULES,
+    gan_file,
+    labels_of,
+    load,
+    mean_rows,
+    own_blocks,
+    pictures,
+    sc_header,
+)
 from torch import Tensor, nn
 
 from licodec.app import codec, zoo
@@ -109,10 +118,7 @@ def measure(split: str, quality: int, margin: int, count: int, sequence: str = "
             })  # fmt: skip
         print(path.name, flush=True)
     return {
-        "dataset": f"camvid-{split}" + (f" ({sequence} only)" if sequence else ""),
-        "pictures": count,
-        "quality": quality,
-        "keep_margin": margin,
+        **sc_header(split, sequence, count, quality, margin),
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
 
