@@ -169,7 +169,7 @@ def sc_part(
             reference_bpp[name].append(8 * len(data) / (h * w))
         for rule_name, classes in KEEP_RULES.items():
             ids = None if classes is None else parse_classes(classes, CAMVID_CLASSES)
-            rule = KeepRule(classes=ids, margin=margin if ids else 0)
+            rule = KeepRule(classes=ids, margin=margin)
             mask = rule.latent_mask(labels, h, w, STRIDE)
             data, decoded = gan_file(sc, pixels, {"labels": labels, "keep": rule})
             container = unpack(data)

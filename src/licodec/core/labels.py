@@ -115,18 +115,6 @@ def block_any(pixels: np.ndarray, stride: int, shape: tuple[int, int]) -> np.nda
     return padded.reshape(h, stride, w, stride).any(axis=(1, 3))
 
 
-def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """``h×w`` bool: whether a true element of ``mask`` lies within ``radius`` rows and
-    columns (a ``(2·radius+1)²`` square around each element, clipped at the border)."""
-    h, w = mask.shape
-    padded = np.pad(mask, radius)
-    out = np.zeros_like(mask)
-    for dy in range(2 * radius + 1):
-        for dx in range(2 * radius + 1):
-            out |= padded[dy : dy + h, dx : dx + w]
-    return out
-
-
 @dataclass(frozen=True)
 class KeepRule:
     """Which latent positions are coded (module docstring): all (every field ``None``), those
@@ -196,7 +184,11 @@ class KeepRule:
         pixels = self.pixel_mask(labels, height, width)
         if pixels is None:
             return np.ones(shape, dtype=bool)
-        mask = dilate(block_any(pixels, stride, shape), self.margin)
+        mask = block_any(pixels, stride, shape)
+        if self.margin:
+            from scipy import ndimage  # here, not at the top: it adds 0.1 s to every CLI start
+
+            mask = ndimage.maximum_filter(mask, size=2 * self.margin + 1, mode="constant")
         if not mask.any():
             what = "classes " + ",".join(map(str, sorted(self.classes))) if self.classes else "mask"
             raise ImageInputError(f"the keep-mask keeps nothing: no pixel of the {what} is kept")
