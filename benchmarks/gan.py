@@ -190,20 +190,22 @@ def sc_part(
             })  # fmt: skip
         print(path.name, flush=True)
     return {
-        **sc_header(split, sequence, count, quality, margin),
-        "sc_weights": str(sc_weights or "shipped"),
+        **sc_header(split, sequence, count, quality, margin, sc_weights),
         **{f"{name}_q{quality}_bpp": float(np.mean(bpp)) for name, bpp in reference_bpp.items()},
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
 
 
-def sc_header(split: str, sequence: str, count: int, quality: int, margin: int) -> dict:
-    """The leading keys of an SC result: which frames, quality and keep margin."""
+def sc_header(
+    split: str, sequence: str, count: int, quality: int, margin: int, sc_weights: Path | None
+) -> dict:
+    """The leading keys of an SC result: which frames, quality, keep margin and weights."""
     return {
         "dataset": f"camvid-{split}" + (f" ({sequence} only)" if sequence else ""),
         "pictures": count,
         "quality": quality,
         "keep_margin": margin,
+        "sc_weights": str(sc_weights or "shipped"),
     }
 
 

@@ -89,8 +89,15 @@ def replaying(norms: list[nn.InstanceNorm2d], statistics: Statistics) -> Iterato
             handle.remove()
 
 
-def measure(split: str, quality: int, margin: int, count: int, sequence: str = "") -> dict:
-    sc, gc = zoo.load_model("gan-sc", quality), zoo.load_model("gan-gc", quality)
+def measure(
+    split: str,
+    quality: int,
+    margin: int,
+    count: int,
+    sequence: str = "",
+    sc_weights: Path | None = None,
+) -> dict:
+    sc, gc = zoo.load_model("gan-sc", quality, sc_weights), zoo.load_model("gan-gc", quality)
     sc_norms, gc_norms = instance_norms(sc), instance_norms(gc)
     rows: dict[str, list[dict[str, float]]] = {}
     for path in pictures("camvid", count, split, sequence):
@@ -118,7 +125,7 @@ def measure(split: str, quality: int, margin: int, count: int, sequence: str = "
             })  # fmt: skip
         print(path.name, flush=True)
     return {
-        **sc_header(split, sequence, count, quality, margin),
+        **sc_header(split, sequence, count, quality, margin, sc_weights),
         "keep_rules": {k: {"classes": KEEP_RULES[k], **mean_rows(r)} for k, r in rows.items()},
     }
 
@@ -130,10 +137,13 @@ def main() -> None:
     parser.add_argument("--keep-margin", type=int, default=DEFAULT_MARGIN)
     parser.add_argument("--count", type=int, default=24)
     parser.add_argument("--sequence", default="", help="only the frames of this sequence")
+    parser.add_argument("--sc-weights", type=Path, help="gan-sc weights (default: shipped)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    result = measure(args.split, args.quality, args.keep_margin, args.count, args.sequence)
+    result = measure(
+        args.split, args.quality, args.keep_margin, args.count, args.sequence, args.sc_weights
+    )
     out = args.out or Path(f"results/gan/sc-norms-{args.split}-q{args.quality}.json")
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

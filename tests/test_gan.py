@@ -26,7 +26,7 @@ from licodec.app.evaluate import measure_image
 from licodec.app.lpips import Lpips
 from licodec.app.realism import niqe, realism_metrics
 from licodec.app.training import TrainConfig, train
-from licodec.app.training.adversarial import feature_matching, pixel_weight
+from licodec.app.training.adversarial import feature_matching, first_norm_gap, pixel_weight
 from licodec.app.training.keep_masks import random_pixel_mask
 from licodec.app.training.loop import init_weights
 from licodec.app.weights import export_weights, load_weights
@@ -317,6 +317,53 @@ def test_masked_feature_matching_counts_only_the_kept_area() -> None:
         feature_matching(real, fake).item()
     )
     assert feature_matching(real, fake, 1 - weight).item() == pytest.approx(3.0)
+
+
+def test_first_norm_gap_measures_statistics_in_the_references_units() -> None:
+    """A shift by ``a·s_r`` costs ``a²`` and a scale by ``k`` about ``(k − 1)²``, whatever the
+    reference's own level and scale; a rearrangement of the same values costs nothing, and
+    no gradient reaches the reference."""
+    gen = torch.Generator().manual_seed(5)
+    reference = 3.0 * torch.randn(2, 6, 8, 8, generator=gen) + 7.0
+    std = reference.var((2, 3), unbiased=False, keepdim=True).sqrt()
+    shuffled = reference.flatten(2)[..., torch.randperm(64, generator=gen)].view_as(reference)
+    assert first_norm_gap(shuffled, reference).item() == pytest.approx(0.0, abs=1e-9)
+    shift = reference + 0.5 * std
+    assert first_norm_gap(shift, reference).item() == pytest.approx(0.25, rel=1e-4)
+    mean = reference.mean((2, 3), keepdim=True)
+    scaled = (mean + 2.0 * (reference - mean)).requires_grad_()
+    reference.requires_grad_()
+    gap = first_norm_gap(scaled, reference)
+    assert gap.item() == pytest.approx(1.0, rel=1e-4)
+    gap.backward()
+    assert reference.grad is None and scaled.grad.abs().sum() > 0
+
+
+def test_gated_training_pass_returns_both_first_layers_features() -> None:
+    """A gated SC training pass that drops a block returns what enters the first norm (GC's
+    convolution where kept, the label head's elsewhere) beside GC's convolution of the whole
+    unmasked latent; the picture is the generator's from those features. Where everything is
+    kept there is nothing to compare. The statistics' gap trains the label head."""
+    sc = tiny(gated_input=1, context_head=1)
+    torch.manual_seed(6)
+    x = torch.rand(2, 3, 64, 64)
+    labels = torch.randint(0, 12, (2, 64, 64))
+    keep = torch.zeros(2, 1, 4, 4, dtype=torch.bool)
+    keep[..., :2, 1:] = True
+    with torch.no_grad():
+        out = sc(x, labels, keep)
+        first, reference = out["first_features"]
+        w_all = sc.latent_codec(sc.g_a(x)).y_hat
+        assert torch.allclose(reference, sc.g_s.first_conv(w_all), atol=1e-5)
+        kept = keep.expand_as(first)
+        coded = sc.g_s.first_conv(w_all * keep)
+        assert torch.allclose(first[kept], coded[kept], atol=1e-5)
+        assert not torch.allclose(first[~kept], reference[~kept], atol=1e-2)
+        picture = sc.generate(w_all * keep, labels, None, keep)
+        assert torch.allclose(out["x_hat"], picture, atol=1e-5)
+        assert "first_features" not in sc(x, labels, torch.ones_like(keep))
+    first_norm_gap(*sc(x, labels, keep)["first_features"]).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in sc.label_head.parameters())
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -756,6 +803,28 @@ def test_gan_training_resumes_exactly_with_both_optimizers(tmp_path) -> None:
     resumed = train(config(tmp_path / "b", 4, resume=True)).model
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_norm_stats_is_logged_for_the_gated_generator_alone(tmp_path) -> None:
+    """``norm_stats`` is logged, non-zero once a crop drops a block, only with the gated SC
+    generator (a GC run or an ungated SC refuses it), and a weight >= 0."""
+    config = gan_config(tmp_path / "gated", "gan-sc", CAMVID / "train", 2)
+    config.model_args |= {"gated_input": 1, "context_head": 1}
+    config.objective_args["norm_stats"] = 1.0
+    train(config)
+    rows = (config.out / "log.csv").read_text().splitlines()
+    column = rows[0].split(",").index("norm_stats")
+    assert all(float(r.split(",")[column]) > 0 for r in rows[1:])
+    for model, args in (("gan-gc", {}), ("gan-sc", {"mask_input": 1})):
+        other = gan_config(tmp_path / model, model, CAMVID / "train", 2)
+        other.model_args |= args
+        other.objective_args["norm_stats"] = 1.0
+        with pytest.raises(ModelError, match="norm_stats compares the gated SC generator"):
+            train(other)
+    config.objective_args["norm_stats"] = -1.0
+    config.out = tmp_path / "negative"
+    with pytest.raises(ModelError, match="norm_stats is a weight >= 0, got -1.0"):
+        train(config)
 
 
 def test_unknown_objective_arguments_are_refused(tmp_path) -> None:

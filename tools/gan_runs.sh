@@ -56,7 +56,7 @@
 # dB: not shipped. A third variant, the head's convolutions dilated by 1, 2, 4 (a 15×15-block
 # view; context_head=2 and STAGE=wide at commit c88c1ed, since removed), lost 1.6-1.9 dB on
 # val's objects (18.25 / 16.54 / 14.79 and 18.25 / 16.33 / 15.08) and more on the dusk check.
-# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction|stats] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -98,7 +98,7 @@ elif [ "${STAGE:-scratch}" = gated ]; then
      train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
     (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}" --seed 1)
      train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
-elif [[ " context context2 correction " == *" ${STAGE:-scratch} "* ]]; then
+elif [[ " context context2 correction stats " == *" ${STAGE:-scratch} "* ]]; then
     CONTEXT=(--init-partial --model-arg gated_input=1 --model-arg context_head=1 --freeze g_a g_s)
     GC=src/licodec/weights/gan-gc
     if [ "$STAGE" = context ]; then
@@ -106,6 +106,13 @@ elif [[ " context context2 correction " == *" ${STAGE:-scratch} "* ]]; then
          train sc-q2-context gan-sc 2 "$SHARED/camvid/train") &
         (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed 1)
          train sc-q2-context-s1 gan-sc 2 "$SHARED/camvid/train") &
+    elif [ "$STAGE" = stats ]; then
+        for beta in ${BETAS:-1 5}; do
+            for seed in ${SEEDS:-1}; do
+                (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed "$seed")
+                 train "sc-q2-stats$beta-s$seed" gan-sc 2 "$SHARED/camvid/train" "norm_stats=$beta") &
+            done
+        done
     elif [ "$STAGE" = correction ]; then
         CONTEXT+=(--model-arg kept_correction=1)
         (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}")

@@ -188,9 +188,16 @@ class GenerativeModel(CompressionModel):
     ) -> dict[str, Any]:
         """Training pass on ``N×3×H×W`` (``H``, ``W`` multiples of 16), with SC's
         ``N×H×W`` int64 ``labels`` and ``N×1×H/16×W/16`` bool ``mask``; returns
-        ``{"x_hat", "likelihoods": {}}`` (no rate term). Noise, if any, is fresh."""
-        y = nhwc(self.g_a, x)
-        w_hat = self.latent_codec(y.float(), mask).y_hat
+        ``{"x_hat", "likelihoods": {}}`` (no rate term). Noise, if any, is fresh. A gated SC
+        model whose mask drops a block also returns ``"first_features": (h, c(ŵ_all))``,
+        both ``N×w4×H/16×W/16``: what enters ``G``'s first norm, and GC's first convolution
+        on the whole latent, unmasked (what the objective's ``norm_stats`` term compares)."""
+        y = nhwc(self.g_a, x).float()
+        w_hat = self.latent_codec(y, mask).y_hat
+        if self._gates(labels, mask):
+            x_hat, first = self._gated(w_hat, labels, mask)
+            reference = nhwc(self.g_s.first_conv, self.latent_codec(y).y_hat)
+            return {"x_hat": x_hat, "likelihoods": {}, "first_features": (first, reference)}
         noise = None
         if self.noise:
             noise = torch.randn(w_hat.shape[0], self.noise, *w_hat.shape[2:], device=x.device)
@@ -202,12 +209,10 @@ class GenerativeModel(CompressionModel):
         """``G([ŵ, v, m, F(s)])``: the picture of latent ``ŵ`` (``N×C×h×w``); ``mask``
         (``N×1×h×w`` bool, ``None``: keep everything) enters only with ``mask_input`` or
         ``gated_input``."""
-        if self.gated_input:
-            labels = self._required(labels)
-            if mask is None or bool(mask.all()):  # GC's generator exactly; F(s) is not read
-                return nhwc(self.g_s, w_hat)
-            features = self._label_features(labels, w_hat)
-            return nhwc(self._gated_generator, w_hat, features, mask.to(w_hat.dtype))
+        if self._gates(labels, mask):
+            return self._gated(w_hat, labels, mask)[0]
+        if self.gated_input:  # everything kept: GC's generator exactly; F(s) is not read
+            return nhwc(self.g_s, w_hat)
         inputs = [w_hat]
         if noise is not None:
             inputs.append(noise.to(w_hat.dtype))
@@ -228,10 +233,29 @@ class GenerativeModel(CompressionModel):
         """``F(s)``: ``N×4·width×h×w`` features of the one-hot label map."""
         return nhwc(self.label_features, self.one_hot(self._required(labels))).to(w_hat.dtype)
 
-    def _gated_generator(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
-        """``G`` on ``ReLU(IN(m·(c(ŵ) + Δ) + (1 − m)·L([m, F(s), μ(, m·c(ŵ))])))``
-        (module docstring; ``Δ = 0`` without ``kept_correction``), ``keep`` the ``N×1×h×w``
-        float mask ``m``."""
+    def _gates(self, labels: Tensor | None, mask: Tensor | None) -> bool:
+        """Whether :meth:`_gated` generates: a gated SC model whose ``mask`` drops a block
+        (``labels`` are then required)."""
+        if not self.gated_input:
+            return False
+        self._required(labels)
+        return mask is not None and not bool(mask.all())
+
+    def _gated(self, w_hat: Tensor, labels: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """``(x̂, h)``: the gated generator's picture and its first-layer features ``h``
+        before the first norm (:meth:`_gated_first_layer`)."""
+        features = self._label_features(labels, w_hat)
+        first = nhwc(self._gated_first_layer, w_hat, features, mask.to(w_hat.dtype))
+        return nhwc(self._after_first_layer, first), first
+
+    def _after_first_layer(self, first: Tensor) -> Tensor:
+        """``G`` from the first norm on: ``B×w4×h×w → B×3×16h×16w``."""
+        return self.g_s.synthesise(self.g_s.first_norm(first))
+
+    def _gated_first_layer(self, w_hat: Tensor, features: Tensor, keep: Tensor) -> Tensor:
+        """``m·(c(ŵ) + Δ) + (1 − m)·L([m, F(s), μ(, m·c(ŵ))])``, what enters ``G``'s first
+        norm (module docstring; ``Δ = 0`` without ``kept_correction``), ``keep`` the
+        ``N×1×h×w`` float mask ``m``."""
         coded = self.g_s.first_conv(w_hat)
         kept = keep.sum((2, 3), keepdim=True).clamp_min(1)
         kept_mean = (coded * keep).sum((2, 3), keepdim=True) / kept
@@ -242,7 +266,7 @@ class GenerativeModel(CompressionModel):
         if self.kept_correction:
             invented, correction = invented.chunk(2, dim=1)
             coded = coded + correction
-        return self.g_s.synthesise(self.g_s.first_norm(keep * coded + (1 - keep) * invented))
+        return keep * coded + (1 - keep) * invented
 
     def one_hot(self, labels: Tensor) -> Tensor:
         """``N×H×W`` class ids → ``N×classes×H×W`` float one-hot."""

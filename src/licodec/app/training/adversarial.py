@@ -13,7 +13,10 @@ its own Adam (``β = (0.5, 0.999)``, the run's learning-rate schedule, gradients
   ``[−1, 1]`` (``[R]`` ``λ = 10``), for SC only over the pixels of kept latent blocks; with
   ``fm_mask = 1`` (``[D]``, SC only) FM too is a mean over the kept area, each feature map
   weighted by the keep-mask's pixel share over its cells (synthesised areas then learn from
-  the LSGAN term alone).
+  the LSGAN term alone); with ``norm_stats = β > 0`` (``[D]``, gated SC only) it adds
+  ``β·`` :func:`first_norm_gap` between the features entering the generator's first
+  instance norm and GC's on the whole latent, so what the label head invents leaves that
+  norm's statistics — which the kept blocks are normalised by too — where GC's would be.
 
 **Warm start** (``[D]``): for the first ``warmup`` fraction of the steps the codec trains on
 ``mse·d`` alone and ``D`` waits; then both train (``warmup = 1``: never — the MSE-only
@@ -26,7 +29,8 @@ keep-mask (:mod:`.keep_masks`), drawn from a generator seeded by ``(seed, rank, 
 
 Arguments (``TrainConfig.objective_args``): ``warmup`` (0.25), ``d_width`` (64, the paper's
 ``64, 128, 256, 512``), ``mse`` (10), ``fm`` (10), ``gan`` (1), ``keep_all`` (0: the share of SC
-crops kept whole, :mod:`.keep_masks`), ``fm_mask`` (0). Only the codec is exported.
+crops kept whole, :mod:`.keep_masks`), ``fm_mask`` (0), ``norm_stats`` (0). Only the codec is
+exported.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ DEFAULTS: dict[str, float] = {
     "gan": 1.0,
     "keep_all": 0.0,
     "fm_mask": 0.0,
+    "norm_stats": 0.0,
 }
 
 
@@ -107,6 +112,19 @@ def masked_mse(x_hat: Tensor, x: Tensor, weight: Tensor | None) -> Tensor:
     return _weighted_mean(4 * (x_hat.float() - x) ** 2, weight)
 
 
+def first_norm_gap(features: Tensor, reference: Tensor, eps: float = 1e-5) -> Tensor:
+    """``mean_{n,c} [(μ − μ_r)² + (s − s_r)²] / s_r²`` of two ``N×C×h×w`` feature maps, with
+    ``μ``, ``s² − eps`` an instance norm's mean and biased variance of each map and channel
+    over its ``h×w`` positions (``eps`` the norm's): how far ``features`` normalised by the
+    reference's statistics land from ``features`` normalised by their own, in the reference's
+    units. ``reference`` is a target (no gradient)."""
+    reference = reference.detach().float()
+    mean, ref_mean = features.float().mean((2, 3)), reference.mean((2, 3))
+    std = (features.float().var((2, 3), unbiased=False) + eps).sqrt()
+    ref_var = reference.var((2, 3), unbiased=False) + eps
+    return (((mean - ref_mean) ** 2 + (std - ref_var.sqrt()) ** 2) / ref_var).mean()
+
+
 def _step_if_finite(optimizer: torch.optim.Optimizer, parameters: list, clip: float) -> None:
     """Clip the gradients to norm ``clip`` and step, unless their norm is not finite: then the
     step is skipped (gradients dropped). ``[D]`` A flat crop (a saturated sky) makes every
@@ -123,7 +141,7 @@ class Adversarial(Objective):
     """Codec and discriminator alternating (module docstring)."""
 
     name = "adversarial"
-    terms = ("loss", "mse_term", "gan", "feature_matching", "discriminator", "psnr")
+    terms = ("loss", "mse_term", "gan", "feature_matching", "norm_stats", "discriminator", "psnr")
     progress_terms = ("psnr", "gan", "discriminator")
 
     def __init__(self, model: CompressionModel, config: TrainConfig) -> None:
@@ -138,6 +156,13 @@ class Adversarial(Objective):
         self.selective = bool(getattr(model, "selective", False))
         if self.args["fm_mask"] not in (0, 1):
             raise ModelError(f"fm_mask is 0 or 1, got {self.args['fm_mask']}")
+        if self.args["norm_stats"] < 0:
+            raise ModelError(f"norm_stats is a weight >= 0, got {self.args['norm_stats']}")
+        if self.args["norm_stats"] and not getattr(model, "gated_input", False):
+            raise ModelError(
+                "norm_stats compares the gated SC generator's first norm: "
+                "train gan-sc with --model-arg gated_input=1"
+            )
         self.fm_mask = bool(self.args["fm_mask"])
         width = int(self.args["d_width"])
         classes = model.classes if self.selective else 0
@@ -181,7 +206,8 @@ class Adversarial(Objective):
             mask = random_latent_masks(labels, stride, rng, self.args["keep_all"])
             condition = self.model.one_hot(labels)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
-            x_hat = self.net(x, labels, mask)["x_hat"] if self.selective else self.net(x)["x_hat"]
+            out = self.net(x, labels, mask) if self.selective else self.net(x)
+        x_hat = out["x_hat"]
         weight = None if mask is None else pixel_weight(mask, stride)
         mse_term = self.args["mse"] * masked_mse(x_hat, x, weight)
         zero = mse_term.new_zeros(())
@@ -192,7 +218,10 @@ class Adversarial(Objective):
             real = self.d_net(x, condition)
             gan = self.args["gan"] * lsgan_real(fake)
             fm = self.args["fm"] * feature_matching(real, fake, weight if self.fm_mask else None)
-        loss = mse_term + gan + fm
+        stats = zero
+        if self.args["norm_stats"] and "first_features" in out:
+            stats = self.args["norm_stats"] * first_norm_gap(*out["first_features"])
+        loss = mse_term + gan + fm + stats
         codec_opt, d_opt = self.optimizers["model"], self.optimizers["discriminator"]
         codec_opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -215,6 +244,7 @@ class Adversarial(Objective):
             "mse_term": mse_term.detach(),
             "gan": gan.detach(),
             "feature_matching": fm.detach(),
+            "norm_stats": stats.detach(),
             "discriminator": d_loss.detach(),
             "psnr": psnr,
         }
