@@ -56,6 +56,12 @@
 # dB: not shipped. A third variant, the head's convolutions dilated by 1, 2, 4 (a 15×15-block
 # view; context_head=2 and STAGE=wide at commit c88c1ed, since removed), lost 1.6-1.9 dB on
 # val's objects (18.25 / 16.54 / 14.79 and 18.25 / 16.33 / 15.08) and more on the dusk check.
+# STAGE=stats (session 25): the context recipe with --objective-arg norm_stats=β (the first
+# norm's input statistics matched to GC's on the whole latent), q2 at each β in BETAS (default
+# "1 5") and seed in SEEDS (default 1). Seeds 0-2 at β = 1 against the context recipe's seeds at
+# margin 1: val 17.30 / 16.76 against 17.24 / 16.80 dB (most kept / objects, seed means), dusk
+# check 18.67 / 18.87 against 18.89 / 18.87; β = 5 (seed 1) 17.29 / 16.65 and 18.71 / 19.13. Not
+# shipped.
 # Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction|stats] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
