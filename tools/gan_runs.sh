@@ -62,7 +62,7 @@
 # margin 1: val 17.30 / 16.76 against 17.24 / 16.80 dB (most kept / objects, seed means), dusk
 # check 18.67 / 18.87 against 18.89 / 18.87; β = 5 (seed 1) 17.29 / 16.65 and 18.71 / 19.13. Not
 # shipped.
-# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction|stats] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
+# Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction|stats|crops] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
 SHARED=${SHARED:-../shared/data}
@@ -104,7 +104,7 @@ elif [ "${STAGE:-scratch}" = gated ]; then
      train sc-q2-gated-s1 gan-sc 2 "$SHARED/camvid/train") &
     (INIT=(--init-from "$GC-q1.safetensors" "${GATED[@]}" --seed 1)
      train sc-q1-gated gan-sc 1 "$SHARED/camvid/train") &
-elif [[ " context context2 correction stats " == *" ${STAGE:-scratch} "* ]]; then
+elif [[ " context context2 correction stats crops " == *" ${STAGE:-scratch} "* ]]; then
     CONTEXT=(--init-partial --model-arg gated_input=1 --model-arg context_head=1 --freeze g_a g_s)
     GC=src/licodec/weights/gan-gc
     if [ "$STAGE" = context ]; then
@@ -118,6 +118,12 @@ elif [[ " context context2 correction stats " == *" ${STAGE:-scratch} "* ]]; the
                 (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed "$seed")
                  train "sc-q2-stats$beta-s$seed" gan-sc 2 "$SHARED/camvid/train" "norm_stats=$beta") &
             done
+        done
+    elif [ "$STAGE" = crops ]; then
+        for seed in ${SEEDS:-0 1 2}; do
+            (INIT=(--init-from "$GC-q2.safetensors" "${CONTEXT[@]}" --seed "$seed" --crop 256
+                   --batch-size 2)
+             train "sc-q2-crop256-s$seed" gan-sc 2 "$SHARED/camvid/train" "norm_stats=${BETA:-0}") &
         done
     elif [ "$STAGE" = correction ]; then
         CONTEXT+=(--model-arg kept_correction=1)
