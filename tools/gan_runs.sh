@@ -61,7 +61,9 @@
 # "1 5") and seed in SEEDS (default 1). Seeds 0-2 at β = 1 against the context recipe's seeds at
 # margin 1: val 17.30 / 16.76 against 17.24 / 16.80 dB (most kept / objects, seed means), dusk
 # check 18.67 / 18.87 against 18.89 / 18.87; β = 5 (seed 1) 17.29 / 16.65 and 18.71 / 19.13. Not
-# shipped.
+# shipped. STAGE=crops: the context recipe on 256² crops at batch 2 (the same pixels per step;
+# 16×16 latents, nearer a 360×480 frame's 23×30), seeds in SEEDS (default "0 1 2"), norm_stats=BETA
+# (default 0). Seed means: val 17.40 / 16.75, dusk check 18.56 / 19.46 dB. Not shipped.
 # Usage: [STAGE=camvid|gc-encoder|gated|context|context2|correction|stats|crops] tools/gan_runs.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
 RUNS=$1
