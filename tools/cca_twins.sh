@@ -49,7 +49,8 @@
 # and A_LAMBDA_SCALE (default 1) multiplies their λ: A_LUMA_WEIGHT=0.25 A_LAMBDA_SCALE=2.5 trains
 # every stage at stage B's plane weights (session 25: as stage-A twins at q2, 1,500 steps, seed
 # 0, on the held-out CamVid val frames it took 29.22 dB PSNR-YUV at 0.326 bpp against luma
-# weight 1's 29.04 at 0.389: Y -0.12, U/V +1.1 dB). With FAMILIES=cca alone a second lane
+# weight 1's 29.04 at 0.389: Y -0.12, U/V +1.1 dB; but weight 1 at seed 1 took 29.11 at 0.305,
+# so about +0.05-0.1 dB at equal rate). With FAMILIES=cca alone a second lane
 # trains cca's q2 and q4. Every run resumes from its last checkpoint if it was stopped.
 # Usage: tools/cca_twins.sh RUNS   (PYTHONPATH may point at a snapshot of src/)
 set -euo pipefail
