@@ -122,6 +122,7 @@ stage_b() {  # QUALITY FAMILY: one fine-tune, once that family's last stage A ha
     train "$model" "$q" "$family-q$q" "$STEPS_B" 1e-4 "$lambda_b" --init-from "$init" "${args_b[@]}"
 }
 has() { [[ " $FAMILIES " == *" $1 "* ]]; }
+cca_even() { stage_b 2 cca; [ "$ABLATIONS" = 1 ] || stage_b 4 cca; }  # q4: else an ablation lane
 stage_d() {  # QUALITY FAMILY: STEPS_D more steps of stage B from the family's fp16 end point
     local q=$1 family=$2
     if [ "$family" = cca ]; then
@@ -141,10 +142,8 @@ has cca && { stage_a cca-yuv420 cca-A "${CCA_LAMBDAS[2]}" "${CCA[@]}"; stage_b 1
   stage_b 3 cca; stage_b 5 cca; } &
 has cheng && { stage_a cheng2020-anchor cheng-A "${LAMBDAS[2]}" "${CHENG[@]}"; stage_b 1 cheng
   stage_b 3 cheng; [ "$ABLATIONS" = 1 ] || stage_b 4 cheng; stage_b 2 cheng; stage_b 5 cheng
-  has cca && { stage_b 2 cca; [ "$ABLATIONS" = 1 ] || stage_b 4 cca; }; } &
-if has cca && ! has cheng; then
-    { stage_b 2 cca; [ "$ABLATIONS" = 1 ] || stage_b 4 cca; } &
-fi
+  has cca && cca_even; } &
+if has cca && ! has cheng; then cca_even & fi
 if [ "$ABLATIONS" = 1 ]; then
     { stage_a cca-yuv420 noigu-A "${CCA_LAMBDAS[2]}" "${CCA[@]}" --model-arg guide=none
       stage_b 4 cheng; } &

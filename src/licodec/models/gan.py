@@ -196,7 +196,8 @@ class GenerativeModel(CompressionModel):
         w_hat = self.latent_codec(y, mask).y_hat
         if self._gates(labels, mask):
             x_hat, first = self._gated(w_hat, labels, mask)
-            reference = nhwc(self.g_s.first_conv, self.latent_codec(y).y_hat)
+            with torch.no_grad():  # a target: no graph through the encoder for it
+                reference = nhwc(self.g_s.first_conv, self.latent_codec(y).y_hat)
             return {"x_hat": x_hat, "likelihoods": {}, "first_features": (first, reference)}
         noise = None
         if self.noise:

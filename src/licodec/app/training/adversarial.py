@@ -118,9 +118,9 @@ def first_norm_gap(features: Tensor, reference: Tensor, eps: float = 1e-5) -> Te
     over its ``h×w`` positions (``eps`` the norm's): how far ``features`` normalised by the
     reference's statistics land from ``features`` normalised by their own, in the reference's
     units. ``reference`` is a target (no gradient)."""
-    reference = reference.detach().float()
-    mean, ref_mean = features.float().mean((2, 3)), reference.mean((2, 3))
-    std = (features.float().var((2, 3), unbiased=False) + eps).sqrt()
+    features, reference = features.float(), reference.detach().float()
+    mean, ref_mean = features.mean((2, 3)), reference.mean((2, 3))
+    std = (features.var((2, 3), unbiased=False) + eps).sqrt()
     ref_var = reference.var((2, 3), unbiased=False) + eps
     return (((mean - ref_mean) ** 2 + (std - ref_var.sqrt()) ** 2) / ref_var).mean()
 
